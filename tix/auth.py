@@ -1,0 +1,221 @@
+"""Who is acting: tokens (hashed at rest), the principal they name, and where a user's token
+is kept (OS keyring; TIX_TOKEN for cron and scripts; a 0600 file where no keyring exists)."""
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+
+from tix import clock
+from tix.errors import NotAllowed, NotLoggedIn
+from tix.models import Account, Agent, Contact, Token
+from tix.store import config_dir, mask_url
+
+KEYRING_SERVICE = "tix"
+TOKEN_PREFIX = "tix_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The person a command acts as: exactly one of agent or contact."""
+
+    agent: Agent | None = None
+    contact: Contact | None = None
+
+    @property
+    def is_agent(self) -> bool:
+        return self.agent is not None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.agent is not None and self.agent.is_admin
+
+    @property
+    def email(self) -> str:
+        return (self.agent or self.contact).email
+
+    @property
+    def name(self) -> str:
+        return (self.agent or self.contact).name
+
+    @property
+    def lang(self) -> str:
+        return (self.agent or self.contact).lang
+
+    @property
+    def role(self) -> str:
+        if self.agent:
+            return "admin" if self.agent.is_admin else "agent"
+        return "reseller" if self.contact.account.is_reseller else "customer"
+
+    @property
+    def actor(self) -> str:
+        """How this principal is written in the event log."""
+        return f"{'agent' if self.agent else 'contact'}:{self.email}"
+
+    def visible_account_ids(self) -> set[int] | None:
+        """None means every account (agents); otherwise the accounts this contact may see."""
+        if self.agent:
+            return None
+        account = self.contact.account
+        ids = {account.id}
+        if account.is_reseller:
+            ids.update(a.id for a in Account.select(Account.id).where(Account.reseller == account))
+        return ids
+
+    def can_see_account(self, account_id: int) -> bool:
+        visible = self.visible_account_ids()
+        return visible is None or account_id in visible
+
+    def require_agent(self, what: str) -> None:
+        if not self.agent:
+            raise NotAllowed(f"only agents can {what}")
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise NotAllowed("only admins can do this")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def issue_token(agent: Agent | None = None, contact: Contact | None = None) -> str:
+    """Create a token for one person; the clear text is returned once and never stored."""
+    token = new_token()
+    Token.create(token_hash=hash_token(token), agent=agent, contact=contact, created_at=clock.now())
+    return token
+
+
+def revoke_tokens(agent: Agent | None = None, contact: Contact | None = None) -> int:
+    query = Token.update(revoked_at=clock.now()).where(Token.revoked_at.is_null())
+    if agent is not None:
+        query = query.where(Token.agent == agent)
+    else:
+        query = query.where(Token.contact == contact)
+    return query.execute()
+
+
+def principal_for_token(token: str) -> Principal:
+    token = (token or "").strip()
+    digest = hash_token(token)
+    row = Token.get_or_none(Token.token_hash == digest)
+    # The lookup is by hash; compare_digest keeps the final check constant-time all the same.
+    if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at:
+        raise NotLoggedIn("token not valid (revoked or unknown): run `tix login` with a current token")
+    if row.agent_id:
+        agent = Agent.get_by_id(row.agent_id)
+        if not agent.active:
+            raise NotLoggedIn("this agent is deactivated")
+        return Principal(agent=agent)
+    contact = Contact.select(Contact, Account).join(Account).where(Contact.id == row.contact_id).get()
+    if not contact.can_login:
+        raise NotLoggedIn("this contact may not log in")
+    return Principal(contact=contact)
+
+
+# -- where the user's token is kept -----------------------------------------------------------
+
+_warned_no_keyring = False
+
+
+def _credentials_file():
+    return config_dir() / "credentials.json"
+
+
+def _keyring():
+    """The keyring module if a real backend exists, else None (headless servers)."""
+    try:
+        import keyring
+        from keyring.backends import fail
+
+        backend = keyring.get_keyring()
+        if isinstance(backend, fail.Keyring):
+            return None
+        # A chainer with nothing behind it is as good as no keyring.
+        if getattr(backend, "backends", None) == []:
+            return None
+        return keyring
+    except Exception:
+        return None
+
+
+def _warn_no_keyring() -> None:
+    global _warned_no_keyring
+    if not _warned_no_keyring:
+        _warned_no_keyring = True
+        print(
+            f"warning: no OS keyring available; token saved in {_credentials_file()} "
+            "(readable only by you)",
+            file=sys.stderr,
+        )
+
+
+def save_token(url: str, token: str) -> str:
+    """Keep the token for this store; returns where it went."""
+    kr = _keyring()
+    if kr is not None:
+        try:
+            kr.set_password(KEYRING_SERVICE, mask_url(url), token)
+            return "keyring"
+        except Exception:
+            pass
+    path = _credentials_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = _read_credentials()
+    data[mask_url(url)] = token
+    # Created 0600 from the start so the token is never readable by others, even briefly.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle)
+    os.chmod(path, 0o600)
+    _warn_no_keyring()
+    return str(path)
+
+
+def _read_credentials() -> dict:
+    try:
+        return json.loads(_credentials_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def load_token(url: str) -> str | None:
+    env = os.environ.get("TIX_TOKEN")
+    if env:
+        return env
+    kr = _keyring()
+    if kr is not None:
+        try:
+            token = kr.get_password(KEYRING_SERVICE, mask_url(url))
+            if token:
+                return token
+        except Exception:
+            pass
+    return _read_credentials().get(mask_url(url))
+
+
+def forget_token(url: str) -> None:
+    kr = _keyring()
+    if kr is not None:
+        try:
+            kr.delete_password(KEYRING_SERVICE, mask_url(url))
+        except Exception:
+            pass
+    data = _read_credentials()
+    if data.pop(mask_url(url), None) is not None:
+        _credentials_file().write_text(json.dumps(data))
+
+
+def current_principal(url: str) -> Principal:
+    token = load_token(url)
+    if not token:
+        raise NotLoggedIn("not logged in: run `tix login` (or set TIX_TOKEN)")
+    return principal_for_token(token)

@@ -1,0 +1,110 @@
+"""`tix demo`: one ticket's whole life on a throwaway SQLite store, through the real commands.
+
+Time moves with tix's injectable clock, so the demo shows waits without sleeping.
+"""
+
+import os
+import shlex
+import shutil
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from tix import clock
+
+
+def _run(args: list[str], token: str | None, note: str) -> str:
+    from tix.cli import cli
+
+    click.secho(f"\n# {note}", fg="cyan")
+    click.secho("$ tix " + " ".join(shlex.quote(a) for a in args), bold=True)
+    if token:
+        os.environ["TIX_TOKEN"] = token
+    else:
+        os.environ.pop("TIX_TOKEN", None)
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(buffer):
+        try:
+            cli.main(args=args, prog_name="tix", standalone_mode=False)
+        except SystemExit as exc:
+            code = exc.code or 0
+    text = buffer.getvalue()
+    click.echo(text, nl=False)
+    if code:
+        raise click.ClickException(f"demo step failed with exit code {code}")
+    return text.strip()
+
+
+def run(keep: str | None) -> int:
+    workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="tix-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    saved = {k: os.environ.get(k) for k in ("TIX_DATABASE_URL", "TIX_TOKEN", "XDG_DATA_HOME", "XDG_CONFIG_HOME")}
+    # Everything the demo writes (store, saved token, mail folder) stays inside workdir.
+    os.environ["TIX_DATABASE_URL"] = f"sqlite:///{workdir / 'demo.db'}"
+    os.environ["XDG_DATA_HOME"] = str(workdir / "data")
+    os.environ["XDG_CONFIG_HOME"] = str(workdir / "config")
+    try:
+        admin = _run(["init", "--admin-email", "admin@demo.example", "--admin-name", "Ada Admin",
+                      "--quiet"], None, "create the store and its first admin")
+        _run(["admin", "agent", "add", "tech@demo.example", "--name", "Tomás Tech",
+              "--department", "hosting", "--department", "email"], admin, "add a technician")
+        _run(["admin", "account", "add", "acme", "--name", "Acme Ltd",
+              "--owner-email", "owner@acme.example", "--owner-name", "Olga Owner", "--lang", "en"],
+             admin, "add a customer account (its owner is a contact)")
+        _run(["admin", "service", "add", "acme", "acme.example", "--kind", "domain"], admin,
+             "register the customer's domain")
+        customer = _run(["admin", "token", "issue", "owner@acme.example", "--quiet"], admin,
+                        "issue the customer a token")
+        tech = _run(["admin", "token", "issue", "tech@demo.example", "--quiet"], admin,
+                    "issue the technician a token")
+        code = _run(["create", "--department", "hosting", "--priority", "high", "--subject",
+                     "Website shows error 500", "--service", "acme.example", "-m",
+                     "Since 10:00 https://acme.example/ answers '500 Internal Server Error'.",
+                     "--quiet"], customer, "the customer opens a ticket")
+        clock.advance(timedelta(minutes=12))
+        _run(["list"], tech, "12 minutes later the technician looks at the queue")
+        _run(["reply", code, "-m", "We restarted PHP-FPM; the site answers again. Can you check?"],
+             tech, "the technician answers")
+        clock.advance(timedelta(hours=2))
+        _run(["reply", code, "-m", "It works, but the contact form still fails to send mail."],
+             customer, "two hours later the customer replies")
+        _run(["reassign", code, "--department", "email", "--agent", "tech@demo.example"], tech,
+             "the technician moves it to the Email department and takes it")
+        _run(["reply", code, "--internal", "-m", "SPF record missing on acme.example"], tech,
+             "an internal note the customer never sees")
+        _run(["close", code], tech, "fixed: the technician closes the ticket")
+        clock.advance(timedelta(days=3))
+        _run(["reopen", code, "-m", "The form failed again this morning."], customer,
+             "three days later the customer reopens it")
+        _run(["show", code, "--history"], tech, "the whole thread and its history")
+        _run(["list", "--format", "json", "--all"], customer, "the customer's history, as JSON for scripts")
+        sent = _dispatch_demo_mail()
+        if sent is not None:
+            click.secho(f"\n# {sent} notification emails written to {workdir / 'data' / 'tix' / 'mail'}",
+                        fg="cyan")
+        click.secho(f"\ndemo store: {workdir}" + ("" if keep else " (removed)"), fg="green")
+        return 0
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        clock.reset()
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _dispatch_demo_mail() -> int | None:
+    """Send the queued notifications to the local mail folder, if the jobs package is present."""
+    try:
+        from tix.jobs import dispatch
+    except ImportError:
+        return None
+    return dispatch.send_pending_for_demo()

@@ -1,0 +1,126 @@
+"""Every way tix prints: a table for people, JSON or CSV for scripts (keys documented in README)."""
+
+import csv
+import io
+import json
+
+import click
+
+from tix.clock import iso
+
+FORMATS = ("table", "json", "csv")
+
+
+def format_option(func):
+    return click.option(
+        "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+        help="table for people; json or csv for scripts",
+    )(func)
+
+
+def ticket_dict(ticket, *, lang: str = "en") -> dict:
+    dept = ticket.department
+    return {
+        "code": ticket.code,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "department": dept.slug,
+        "department_name": dept.display_name(lang),
+        "account": ticket.account.handle,
+        "assignee": ticket.assignee.email if ticket.assignee_id else None,
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+        "waiting_since": iso(ticket.waiting_since),
+        "closed_at": iso(ticket.closed_at),
+        "close_reason": ticket.close_reason,
+    }
+
+
+def message_dict(message) -> dict:
+    return {
+        "author": message.author_email,
+        "body": message.body,
+        "internal": bool(message.internal),
+        "created_at": iso(message.created_at),
+    }
+
+
+def event_dict(event) -> dict:
+    return {
+        "at": iso(event.at),
+        "actor": event.actor,
+        "kind": event.kind,
+        "before": json.loads(event.before) if event.before else None,
+        "after": json.loads(event.after) if event.after else None,
+    }
+
+
+def attachment_dict(item) -> dict:
+    return {"id": item.id, "filename": item.filename, "content_type": item.content_type,
+            "size": item.size, "created_at": iso(item.created_at)}
+
+
+def emit_rows(rows: list[dict], columns: list[str], fmt: str, headers: list[str] | None = None) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0].keys()) if rows else columns,
+                                extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        if not rows:
+            click.echo("(none)")
+            return
+        from tabulate import tabulate
+
+        table = [[_cell(row.get(c)) for c in columns] for row in rows]
+        click.echo(tabulate(table, headers=headers or columns, tablefmt="simple"))
+
+
+def emit_object(obj: dict, fmt: str, human) -> None:
+    """One object: JSON for scripts, CSV as one row, or `human(obj)` for people."""
+    if fmt == "json":
+        click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        flat = {k: v for k, v in obj.items() if not isinstance(v, (list, dict))}
+        emit_rows([flat], list(flat), "csv")
+    else:
+        human(obj)
+
+
+def _cell(value):
+    if value is None:
+        return "-"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def show_ticket(obj: dict, *, attachments: list[dict]) -> None:
+    """The human view of `tix show`: a header, then the thread."""
+    click.secho(f"{obj['code']}  {obj['subject']}", bold=True)
+    click.echo(
+        f"status {obj['status']} · priority {obj['priority']} · {obj['department_name']} · "
+        f"account {obj['account']} · assignee {obj['assignee'] or '-'}"
+    )
+    click.echo(f"opened {obj['created_at']} · updated {obj['updated_at']}"
+               + (f" · closed ({obj['close_reason']})" if obj.get("closed_at") else ""))
+    for message in obj["messages"]:
+        label = " [internal note]" if message["internal"] else ""
+        click.echo("")
+        click.secho(f"--- {message['author']} · {message['created_at']}{label}", fg="yellow" if label else None)
+        click.echo(message["body"])
+    if attachments:
+        click.echo("\nattachments:")
+        for item in attachments:
+            click.echo(f"  #{item['id']} {item['filename']} ({item['size']} bytes, {item['content_type']})")
+    if obj.get("events") is not None:
+        click.echo("\nhistory:")
+        for event in obj["events"]:
+            change = ""
+            if event["before"] or event["after"]:
+                change = f" {json.dumps(event['before'])} -> {json.dumps(event['after'])}"
+            click.echo(f"  {event['at']}  {event['actor']}  {event['kind']}{change}")
