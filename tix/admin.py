@@ -76,6 +76,26 @@ def add_department(principal: Principal, slug: str, name: str, name_es: str | No
                                  email=check_email(email) if email else None, created_at=clock.now())
 
 
+def set_department_email(principal: Principal, slug: str, email: str | None) -> Department:
+    """The address whose mail `tix-jobs mail-in` files as new tickets in this department
+    (None: no address). Two departments cannot share one."""
+    principal.require_admin()
+    email = check_email(email) if email else None
+    with transaction():
+        dept = department_by_slug(slug)
+        if email and Department.select().where(pw.fn.LOWER(Department.email) == email,
+                                               Department.id != dept.id).exists():
+            raise InvalidInput(f"{email} is already another department's address")
+        Department.update(email=email).where(Department.id == dept.id).execute()
+        dept.email = email
+    return dept
+
+
+def list_departments(principal: Principal) -> list[Department]:
+    principal.require_admin()
+    return list(Department.select().order_by(Department.id))
+
+
 def add_agent(principal: Principal, email: str, name: str, departments: list[str],
               is_admin: bool = False, lang: str = "en") -> Agent:
     principal.require_admin()

@@ -5,14 +5,13 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import sys
 from dataclasses import dataclass
 
 from tix import clock
 from tix.errors import NotAllowed, NotLoggedIn
 from tix.models import Account, Agent, Contact, Token
-from tix.store import config_dir, mask_url
+from tix.store import config_dir, mask_url, set_identity
 
 KEYRING_SERVICE = "tix"
 TOKEN_PREFIX = "tix_"
@@ -84,6 +83,8 @@ def hash_token(token: str) -> str:
 
 
 def new_token() -> str:
+    import secrets  # only commands that issue a token pay for importing it
+
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
@@ -106,17 +107,22 @@ def revoke_tokens(agent: Agent | None = None, contact: Contact | None = None) ->
 def principal_for_token(token: str) -> Principal:
     token = (token or "").strip()
     digest = hash_token(token)
+    # On PostgreSQL as the application role, the policies show only this token's own rows, and
+    # only in a transaction that names it (tix.store.transaction sets it from here on).
+    set_identity(digest)
     row = Token.get_or_none(Token.token_hash == digest)
     # The lookup is by hash; compare_digest keeps the final check constant-time all the same.
     if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at:
         raise NotLoggedIn("token not valid (revoked or unknown): run `tix login` with a current token")
     if row.agent_id:
-        agent = Agent.get_by_id(row.agent_id)
-        if not agent.active:
+        # None: row-level security hides a deactivated agent from their own token.
+        agent = Agent.get_or_none(Agent.id == row.agent_id)
+        if agent is None or not agent.active:
             raise NotLoggedIn("this agent is deactivated")
         return Principal(agent=agent)
-    contact = Contact.select(Contact, Account).join(Account).where(Contact.id == row.contact_id).get()
-    if not contact.can_login:
+    contact = (Contact.select(Contact, Account).join(Account)
+               .where(Contact.id == row.contact_id).first())
+    if contact is None or not contact.can_login:
         raise NotLoggedIn("this contact may not log in")
     return Principal(contact=contact)
 

@@ -19,10 +19,18 @@ class TixGroup(click.Group):
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            end_command_transaction(ctx, commit=True)
+            return result
+        except (click.exceptions.Exit, SystemExit) as exc:
+            if getattr(exc, "exit_code", getattr(exc, "code", 1)) in (0, None):
+                end_command_transaction(ctx, commit=True)
+            raise
         except TixError as exc:
             fail(str(exc), exc.exit_code)
-        except UnicodeDecodeError:
+        except UnicodeError:
+            # Undecodable bytes on stdin, or in argv (Python keeps those as surrogates that
+            # no database accepts); the store rolled back whatever the command had begun.
             fail("input is not valid UTF-8", EXIT_INVALID)
         except Exception as exc:
             store_error = as_store_error(exc, ctx)
@@ -30,6 +38,7 @@ class TixGroup(click.Group):
                 raise
             fail(str(store_error), store_error.exit_code)
         finally:
+            end_command_transaction(ctx, commit=False)  # a failed command writes nothing
             close_store(ctx)
 
 
@@ -48,6 +57,37 @@ def as_store_error(exc: Exception, ctx) -> StoreError | None:
     url = (ctx.obj or {}).get("url", "")
     line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     return StoreError(f"store {mask_url(url)} failed: {hide_secrets(line, url)}")
+
+
+class _Rollback(Exception):
+    pass
+
+
+def begin_command_transaction(ctx) -> None:
+    """Run the rest of a signed-in command in one transaction (PostgreSQL; see
+    tix.store.command_transaction), ended by TixGroup.invoke: committed on success."""
+    from tix import store
+
+    root = ctx.find_root()
+    if root.obj.get("command_txn") is None:
+        txn = store.command_transaction(root.obj["db"])
+        txn.__enter__()
+        root.obj["command_txn"] = txn
+
+
+def end_command_transaction(ctx, *, commit: bool) -> None:
+    from tix import store
+
+    txn = (ctx.obj or {}).pop("command_txn", None)
+    if txn is not None:
+        if commit:
+            txn.__exit__(None, None, None)
+        else:
+            try:
+                txn.__exit__(_Rollback, _Rollback(), None)
+            except Exception:  # the connection is gone: nothing was committed anyway
+                pass
+    store.set_identity(None)  # the next command (same process in tests) starts as nobody
 
 
 def close_store(ctx) -> None:
@@ -86,6 +126,7 @@ def whoami(ctx):
     open_store(ctx)
     root = ctx.find_root()
     if root.obj.get("principal") is None:
+        begin_command_transaction(ctx)
         root.obj["principal"] = auth.current_principal(store_url(ctx))
     return root.obj["principal"]
 
@@ -128,11 +169,12 @@ def parse_since(ctx, param, value):
 
     try:
         moment = parser.parse(value)
+        if moment.tzinfo is None:
+            moment = moment.astimezone()
+        # Converting to UTC can leave the calendar (0001-01-01 east of UTC): bad input too.
+        return moment.astimezone(timezone.utc).replace(tzinfo=None)
     except (ValueError, OverflowError):
         raise click.BadParameter(f"{value!r} is neither a date nor a duration like 2d") from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def read_attachments(paths):
@@ -215,6 +257,7 @@ def login(ctx, token_option):
     if token is None:
         stdin = click.get_text_stream("stdin")
         token = click.prompt("token", hide_input=True) if stdin.isatty() else stdin.readline()
+    begin_command_transaction(ctx)
     principal = auth.principal_for_token(token)
     where = auth.save_token(store_url(ctx), token.strip())
     click.echo(f"logged in as {principal.email} ({principal.role}); token saved in {where}")
@@ -289,24 +332,83 @@ def db_status(ctx, fmt):
 @click.option("--account", help="the customer's HANDLE (agents and resellers)")
 @attach_option
 @click.option("--quiet", "-q", is_flag=True, help="print the new code alone")
+@click.option("--yes", "-y", is_flag=True,
+              help="file without asking about the ticket assistant's findings (they go to stderr)")
+@click.option("--ask", is_flag=True,
+              help="ask about the findings even when stdin is not a terminal (needs -m)")
 @output.format_option
 @click.pass_context
-def create(ctx, department, priority, subject, message, service, account, attach, quiet, fmt):
-    """Open a ticket."""
+def create(ctx, department, priority, subject, message, service, account, attach, quiet, yes, ask, fmt):
+    """Open a ticket. The ticket assistant checks it first (which domain? which address? the
+    exact error?); on a terminal it shows what it found and asks: go on, edit, or cancel."""
     from tix import tickets
 
     principal = whoami(ctx)
     files = read_attachments(attach)
+    stdin_is_terminal = sys.stdin.isatty()
+    if yes and ask:
+        raise InvalidInput("--yes and --ask contradict each other: give one")
+    if ask and message is None and not stdin_is_terminal:
+        raise InvalidInput("--ask reads your answers from stdin: give the body with -m")
     body = read_body(message)
+    interactive = ask or (stdin_is_terminal and not yes)
+    review, body = review_before_filing(
+        ctx, principal, interactive, department=department, priority=priority, subject=subject,
+        body=body, service=service, account=account)
     ticket = tickets.create(principal, department=department, priority=priority, subject=subject,
-                            body=body, account=account, service=service, attachments=files)
+                            body=body, account=account, service=service, attachments=files,
+                            assistant_note=review.note())
+    if review.findings and not interactive:
+        click.echo("\n".join([review.heading(), *review.lines()]), err=True)
     if quiet:
         click.echo(ticket.code)
         return
     ticket = tickets.get_ticket(principal, ticket.code)
-    output.emit_object(output.ticket_dict(ticket, lang=principal.lang), fmt,
-                       lambda o: click.echo(f"created {o['code']}: {o['subject']} "
-                                            f"({o['department_name']}, {o['priority']})"))
+    obj = dict(output.ticket_dict(ticket, lang=principal.lang),
+               findings=[finding.text for finding in review.findings])
+    output.emit_object(obj, fmt, lambda o: click.echo(f"created {o['code']}: {o['subject']} "
+                                                      f"({o['department_name']}, {o['priority']})"))
+
+
+ASSISTANT_PROMPT = {"en": "Go on, edit the message, or cancel? (g/e/c)",
+                    "es": "¿Seguir, editar el mensaje o cancelar? (s/e/c)"}
+ASSISTANT_ANSWERS = {"g": "go", "go": "go", "s": "go", "seguir": "go", "y": "go", "yes": "go",
+                     "e": "edit", "edit": "edit", "editar": "edit",
+                     "c": "cancel", "cancel": "cancel", "cancelar": "cancel", "n": "cancel", "no": "cancel"}
+CANCELLED = {"en": "cancelled: no ticket filed", "es": "cancelado: no se ha registrado el ticket"}
+
+
+def _assistant_answer(text: str) -> str:
+    answer = ASSISTANT_ANSWERS.get(text.strip().lower())
+    if answer is None:
+        raise click.BadParameter("answer g (go on), e (edit) or c (cancel)")
+    return answer
+
+
+def review_before_filing(ctx, principal, interactive: bool, *, body: str, **draft):
+    """Run the ticket assistant's checks; on a terminal, show the findings and let the user go
+    on, edit the body (then check again) or cancel. Returns (review, body)."""
+    from tix import checks
+
+    lang = "es" if principal.lang == "es" else "en"
+    while True:
+        review = checks.review(principal, body=body, **draft)
+        if not review.findings or not interactive:
+            break
+        click.echo("\n".join([review.heading(), *review.lines()]))
+        answer = click.prompt(ASSISTANT_PROMPT[lang], default="s" if lang == "es" else "g",
+                              value_proc=_assistant_answer)
+        if answer == "go":
+            break
+        if answer == "cancel":
+            click.echo(CANCELLED[lang], err=True)
+            ctx.exit(EXIT_OTHER)
+        edited = click.edit(body)
+        if edited is not None and edited.strip():
+            body = edited
+    for problem in review.problems:
+        click.echo(f"tix: warning: {problem}", err=True)
+    return review, body
 
 
 @cli.command(name="list")
@@ -329,7 +431,7 @@ def list_command(ctx, status, department, priority, assignee, account, since, in
         principal, statuses=list(status), department=department, priority=priority,
         assignee=assignee, account=account, since=since, include_closed=include_closed, limit=limit)]
     columns = ["code", "priority", "status", "department", "account", "assignee", "created_at", "subject"]
-    output.emit_rows(rows, columns, fmt)
+    output.emit_rows(rows, columns, fmt, fields=output.TICKET_FIELDS)
 
 
 @cli.command()
@@ -349,17 +451,27 @@ def show(ctx, code, history, fmt):
 @code_argument
 @click.option("-m", "--message", help="the reply (else stdin, else $EDITOR)")
 @click.option("--internal", is_flag=True, help="an internal note: agents only, never sent to the customer")
+@click.option("--template", "template_name", metavar="NAME",
+              help="a canned reply (`tix template list`), in the customer's language")
 @attach_option
 @click.pass_context
-def reply(ctx, code, message, internal, attach):
+def reply(ctx, code, message, internal, template_name, attach):
     """Reply to a ticket (or add an internal note)."""
     from tix import tickets
 
     principal = whoami(ctx)
     ticket = tickets.get_ticket(principal, code)
     files = read_attachments(attach)
-    tickets.reply(principal, ticket, read_body(message), internal=internal, attachments=files)
-    ticket = tickets.get_ticket(principal, code)
+    if template_name is not None:
+        from tix import desk
+
+        if message is not None:
+            raise InvalidInput("give either -m or --template, not both")
+        body = desk.template_reply(principal, ticket, template_name)
+    else:
+        body = read_body(message)
+    tickets.reply(principal, ticket, body, internal=internal, attachments=files)
+    ticket = tickets.merged_target(tickets.get_ticket(principal, code))
     click.echo(f"{'noted' if internal else 'replied'} on {ticket.code}; status {ticket.status}")
 
 
@@ -481,17 +593,28 @@ def department_add(ctx, slug, name, name_es, email):
     click.echo(f"department {dept.slug} added")
 
 
+@admin_department.command(name="email")
+@click.argument("slug")
+@click.argument("address")
+@click.pass_context
+def department_email(ctx, slug, address):
+    """Set the address whose mail opens tickets in this department (`none` to clear it)."""
+    from tix import admin as setup
+
+    dept = setup.set_department_email(whoami(ctx), slug, None if address.lower() == "none" else address)
+    click.echo(f"department {dept.slug}: {dept.email or 'no address'}")
+
+
 @admin_department.command(name="list")
 @output.format_option
 @click.pass_context
 def department_list(ctx, fmt):
     """List departments."""
-    from tix.models import Department
+    from tix import admin as setup
 
-    whoami(ctx)
-    rows = [{"slug": d.slug, "name": d.name_en, "name_es": d.name_es}
-            for d in Department.select().order_by(Department.id)]
-    output.emit_rows(rows, ["slug", "name", "name_es"], fmt)
+    rows = [{"slug": d.slug, "name": d.name_en, "name_es": d.name_es, "email": d.email}
+            for d in setup.list_departments(whoami(ctx))]
+    output.emit_rows(rows, ["slug", "name", "name_es", "email"], fmt)
 
 
 @admin.group(name="agent")
@@ -625,3 +748,6 @@ def main():
         click.echo(f"tix: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_OTHER)
 
+
+# The agents' desk (issue 7): its commands register themselves on `cli`.
+from tix import desk_cli  # noqa: E402,F401

@@ -136,6 +136,8 @@ class Ticket(BaseModel):
     closed_at = pw.DateTimeField(null=True)
     closed_by = pw.TextField(null=True)
     close_reason = pw.TextField(null=True)
+    # Set when `tix merge` closed this ticket into another (migration 0005).
+    merged_into = pw.ForeignKeyField("self", column_name="merged_into_id", null=True)
 
     class Meta:
         table_name = "tickets"
@@ -202,6 +204,9 @@ class Outbox(BaseModel):
     reminder_of = pw.DateTimeField(null=True)
     created_at = pw.DateTimeField()
     sent_at = pw.DateTimeField(null=True)
+    # Set while a delivery is being handed to the mail server (migration 0002): a lease that
+    # expires with this set means "maybe delivered", so the row turns `uncertain`, never resent.
+    attempt_started_at = pw.DateTimeField(null=True)
 
     class Meta:
         table_name = "outbox"
@@ -216,7 +221,65 @@ class SchemaMigration(BaseModel):
         table_name = "schema_migrations"
 
 
+# -- the agents' desk (migration 0005) --------------------------------------------------------
+
+class ReplyTemplate(BaseModel):
+    """A canned reply, one per name and language."""
+
+    name = pw.TextField()
+    lang = pw.TextField()
+    body = pw.TextField()
+    created_at = pw.DateTimeField()
+    updated_at = pw.DateTimeField()
+    updated_by = pw.TextField()
+
+    class Meta:
+        table_name = "reply_templates"
+        indexes = ((("name", "lang"), True),)
+
+
+class Watcher(BaseModel):
+    ticket = pw.ForeignKeyField(Ticket, column_name="ticket_id")
+    agent = pw.ForeignKeyField(Agent, column_name="agent_id")
+    created_at = pw.DateTimeField()
+
+    class Meta:
+        table_name = "watchers"
+        primary_key = pw.CompositeKey("ticket", "agent")
+
+
+class EscalationFiring(BaseModel):
+    rule = pw.TextField()
+    ticket = pw.ForeignKeyField(Ticket, column_name="ticket_id")
+    period_start = pw.DateTimeField()
+    fired_at = pw.DateTimeField()
+
+    class Meta:
+        table_name = "escalation_firings"
+        indexes = ((("rule", "ticket", "period_start"), True),)
+
+
+# -- email in (migration 0004) ----------------------------------------------------------------
+
+class InboundMail(BaseModel):
+    """One message `tix-jobs mail-in` handled: what became of it, for deduplication and the
+    per-sender flood limit."""
+
+    message_id = pw.TextField(null=True, unique=True)
+    sender = pw.TextField()
+    received_at = pw.DateTimeField()
+    outcome = pw.TextField()
+    notified = pw.BooleanField(default=False)
+    ticket = pw.ForeignKeyField(Ticket, column_name="ticket_id", null=True)
+
+    class Meta:
+        table_name = "inbound_mail"
+        indexes = ((("sender", "received_at"), False),)
+
+
 ALL_MODELS = [
     Department, Agent, AgentDepartment, Account, Contact, Service, Token,
     Ticket, Message, Attachment, Event, Outbox,
+    ReplyTemplate, Watcher, EscalationFiring,
+    InboundMail,
 ]

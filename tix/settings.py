@@ -68,3 +68,102 @@ def load() -> Settings:
         mail_from=os.environ.get("TIX_MAIL_FROM", "Support <support@tix.localhost>"),
         batch_size=_int_setting("TIX_BATCH_SIZE", 500),
     )
+
+
+# -- tix-jobs: outgoing mail and the outbox ----------------------------------------------------
+
+SMTP_SECURITY = ("starttls", "tls", "none")
+SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+SMTP_KEYRING_SERVICE = "tix-smtp"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where tix-jobs sends mail. The password is deliberately not a field: it is fetched only
+    when a connection logs in (`smtp_password`), so no repr or log line can carry it."""
+
+    host: str
+    port: int
+    security: str
+    user: str | None
+    timeout: float
+    cafile: str | None
+
+
+def load_smtp() -> SmtpSettings | None:
+    """The SMTP server from TIX_SMTP_*, or None when TIX_SMTP_HOST is unset (the mail folder)."""
+    host = (os.environ.get("TIX_SMTP_HOST") or "").strip()
+    if not host:
+        return None
+    security = (os.environ.get("TIX_SMTP_SECURITY") or "starttls").strip().lower()
+    if security not in SMTP_SECURITY:
+        raise InvalidInput(f"TIX_SMTP_SECURITY: {security!r}: use one of {', '.join(SMTP_SECURITY)}")
+    port = _int_setting("TIX_SMTP_PORT", SMTP_DEFAULT_PORTS[security])
+    if port > 65535:
+        raise InvalidInput(f"TIX_SMTP_PORT: {port} is not a port number")
+    timeout = parse_duration(os.environ.get("TIX_SMTP_TIMEOUT", "60s"), "TIX_SMTP_TIMEOUT")
+    cafile = (os.environ.get("TIX_SMTP_CAFILE") or "").strip() or None
+    if cafile and not os.path.isfile(cafile):
+        raise InvalidInput(f"TIX_SMTP_CAFILE: no such file {cafile!r}")
+    return SmtpSettings(
+        host=host, port=port, security=security,
+        user=(os.environ.get("TIX_SMTP_USER") or "").strip() or None,
+        timeout=timeout.total_seconds(), cafile=cafile,
+    )
+
+
+def smtp_password(user: str) -> str:
+    """TIX_SMTP_PASSWORD if set (cron without a keyring), else the keyring entry
+    service `tix-smtp`, username = TIX_SMTP_USER. Never logged, never stored by tix."""
+    password = os.environ.get("TIX_SMTP_PASSWORD")
+    if password:
+        return password
+    try:
+        import keyring
+
+        password = keyring.get_password(SMTP_KEYRING_SERVICE, user)
+    except Exception:  # no usable keyring backend on this host
+        password = None
+    if not password:
+        raise InvalidInput(
+            f"TIX_SMTP_USER is {user!r} but no password: store it with "
+            f"`keyring set {SMTP_KEYRING_SERVICE} {user}` or set TIX_SMTP_PASSWORD")
+    return password
+
+
+def outbox_lease() -> timedelta:
+    """How long a dispatch run may hold a claimed outbox row before another run takes it over."""
+    return parse_duration(os.environ.get("TIX_OUTBOX_LEASE", "10m"), "TIX_OUTBOX_LEASE")
+
+
+# -- tix-jobs mail-in and the ticket assistant (issue 6) ----------------------------------------
+
+@dataclass(frozen=True)
+class MailInSettings:
+    # At most `flood_limit` new tickets per sender per `flood_window`; the same cap bounds the
+    # refusal notices sent to one address, so a mail loop with a stranger's robot cannot grow.
+    flood_limit: int
+    flood_window: timedelta
+
+
+def load_mail_in() -> MailInSettings:
+    return MailInSettings(
+        flood_limit=_int_setting("TIX_MAIL_IN_FLOOD_LIMIT", 10),
+        flood_window=parse_duration(os.environ.get("TIX_MAIL_IN_FLOOD_WINDOW", "15m"),
+                                    "TIX_MAIL_IN_FLOOD_WINDOW"),
+    )
+
+
+@dataclass(frozen=True)
+class ChecksSettings:
+    # A new emergency is flagged when the account already has this many open emergencies.
+    emergency_open_limit: int
+    # After this many milliseconds in checks, the remaining (plug-in) checks are skipped.
+    budget_ms: int
+
+
+def load_checks() -> ChecksSettings:
+    return ChecksSettings(
+        emergency_open_limit=_int_setting("TIX_CHECKS_EMERGENCY_OPEN_LIMIT", 1),
+        budget_ms=_int_setting("TIX_CHECKS_BUDGET_MS", 500),
+    )

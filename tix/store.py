@@ -2,8 +2,7 @@
 
 import os
 import re
-from contextlib import contextmanager
-from importlib import resources
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,7 +12,7 @@ from tix import clock
 from tix.errors import StoreError
 from tix.models import SchemaMigration, database_proxy
 
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_MS = 10_000  # default; TIX_BUSY_TIMEOUT (a duration like 10s) overrides it
 MIGRATION_NAME = re.compile(r"^(\d{4})_(\w+?)(?:\.(sqlite|postgresql))?\.sql$")
 
 
@@ -59,21 +58,32 @@ def dialect(db: pw.Database) -> str:
     return "postgresql" if isinstance(db, pw.PostgresqlDatabase) else "sqlite"
 
 
+def busy_timeout_ms() -> int:
+    """How long a SQLite writer waits for another's lock before `database is locked`."""
+    raw = os.environ.get("TIX_BUSY_TIMEOUT")
+    if not raw:
+        return BUSY_TIMEOUT_MS
+    from tix.settings import parse_duration
+
+    return int(parse_duration(raw, "TIX_BUSY_TIMEOUT").total_seconds() * 1000)
+
+
 def open_database(url: str) -> pw.Database:
     """Build (not yet connect) the database for a URL and bind the models to it."""
     if url.startswith("sqlite:///"):
         path = sqlite_path(url)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        busy_ms = busy_timeout_ms()
         db = pw.SqliteDatabase(
             path,
             pragmas={
                 "journal_mode": "wal",
-                "busy_timeout": BUSY_TIMEOUT_MS,
+                "busy_timeout": busy_ms,
                 "foreign_keys": 1,
                 "synchronous": "normal",
             },
-            timeout=BUSY_TIMEOUT_MS / 1000,
+            timeout=busy_ms / 1000,
         )
     elif url.startswith(("postgresql://", "postgres://")):
         parts = urlsplit(url)
@@ -104,26 +114,66 @@ def connect(url: str) -> pw.Database:
     return db
 
 
+# -- who a transaction acts for (PostgreSQL row-level security, migration 0009) ----------------
+
+_identity: str | None = None
+
+
+def set_identity(token_hash: str | None) -> None:
+    """From now on, open every PostgreSQL transaction for this verified token (its sha256, as
+    stored). The policies resolve it to the principal; None (tix-jobs, migrations) sets nothing."""
+    global _identity
+    _identity = token_hash
+    db = database_proxy.obj
+    # Named at once when a transaction is already open (the CLI opens one before it verifies).
+    if (token_hash is not None and db is not None and dialect(db) == "postgresql"
+            and not db.is_closed() and db.in_transaction()):
+        db.execute_sql("SELECT set_config('tix.token_hash', %s, true)", (token_hash,))
+
+
 @contextmanager
 def transaction(db: pw.Database | None = None):
     """A write transaction. On SQLite it takes the write lock up front (BEGIN IMMEDIATE) so two
-    writers queue on the busy timeout instead of failing on a lock upgrade."""
+    writers queue on the busy timeout instead of failing on a lock upgrade. On PostgreSQL the
+    outermost one first names its identity, transaction-locally, so a pooled connection never
+    carries one person's identity into the next transaction."""
     db = db or database_proxy.obj
     if dialect(db) == "sqlite":
         with db.atomic("IMMEDIATE") as txn:
             yield txn
     else:
+        outermost = not db.in_transaction()
         with db.atomic() as txn:
+            if outermost and _identity is not None:
+                db.execute_sql("SELECT set_config('tix.token_hash', %s, true)", (_identity,))
             yield txn
 
 
+def command_transaction(db: pw.Database | None = None):
+    """What the CLI runs a signed-in command in, reads included: one transaction on PostgreSQL
+    (row-level security sees the identity only inside one); nothing on SQLite, where each write
+    keeps its own BEGIN IMMEDIATE and reads take no lock."""
+    db = db or database_proxy.obj
+    if dialect(db) == "sqlite":
+        return nullcontext()
+    return transaction(db)
+
+
 # -- migrations -------------------------------------------------------------------------------
+
+def _migrations_dir() -> Path:
+    """The installed tix.sql folder. A plain path rather than importlib.resources, whose import
+    alone added ~5 ms to every command's start-up (tix is never installed zipped)."""
+    import tix.sql
+
+    return Path(tix.sql.__file__).parent
+
 
 def available_migrations(kind: str) -> list[tuple[int, str, str]]:
     """(version, name, sql) for this dialect: a file `NNNN_name.sql` serves both, and
     `NNNN_name.sqlite.sql` / `NNNN_name.postgresql.sql` serve one."""
     found = {}
-    for entry in resources.files("tix.sql").iterdir():
+    for entry in _migrations_dir().iterdir():
         match = MIGRATION_NAME.match(entry.name)
         if not match:
             continue
@@ -134,15 +184,28 @@ def available_migrations(kind: str) -> list[tuple[int, str, str]]:
     return [found[v] for v in sorted(found)]
 
 
+MIGRATION_LOCK = 7410  # the PostgreSQL advisory lock every upgrade takes
+
+
 def _ensure_migrations_table(db: pw.Database) -> None:
-    db.execute_sql(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)"
-    )
+    # Checked first: the application role may read the table but not create in the schema.
+    if db.table_exists("schema_migrations"):
+        return
+    with transaction(db):
+        if dialect(db) == "postgresql":
+            # Two upgrades of an empty database would otherwise both CREATE, and the second
+            # fail on PostgreSQL's catalog (IF NOT EXISTS does not cover a concurrent create).
+            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        db.execute_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
 
 
 def applied_versions(db: pw.Database) -> dict[int, object]:
-    _ensure_migrations_table(db)
+    # Reading never creates the table: `tix db status` on an empty store writes nothing.
+    if not db.table_exists("schema_migrations"):
+        return {}
     return {row.version: row.applied_at for row in SchemaMigration.select()}
 
 
@@ -157,15 +220,15 @@ def migration_status(db: pw.Database) -> list[dict]:
 def upgrade(db: pw.Database) -> list[str]:
     """Apply every pending migration, each in its own transaction with its record."""
     kind = dialect(db)
+    _ensure_migrations_table(db)
     done = []
     for version, name, sql in available_migrations(kind):
         if version in applied_versions(db):
             continue
-        if kind == "sqlite":
-            _apply_sqlite(db, version, name, sql)
-        else:
-            _apply_postgresql(db, version, name, sql)
-        done.append(f"{version:04d}_{name}")
+        apply = _apply_sqlite if kind == "sqlite" else _apply_postgresql
+        # Reported only if this upgrade applied it, not a concurrent one.
+        if apply(db, version, name, sql):
+            done.append(f"{version:04d}_{name}")
     return done
 
 
@@ -189,26 +252,28 @@ def _apply_sqlite(db, version, name, sql):
     with transaction(db):
         # Re-checked under the write lock: a concurrent upgrade may have just applied it.
         if db.execute_sql("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
-            return
+            return False
         for statement in _sqlite_statements(sql):
             db.execute_sql(statement)
         db.execute_sql(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
             (version, name, clock.now()),
         )
+    return True
 
 
 def _apply_postgresql(db, version, name, sql):
     with db.atomic():
         # Two hosts upgrading at once: the second waits here, then finds the version applied.
-        db.execute_sql("SELECT pg_advisory_xact_lock(7410)")
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         if db.execute_sql("SELECT 1 FROM schema_migrations WHERE version = %s", (version,)).fetchone():
-            return
+            return False
         db.execute_sql(sql)
         db.execute_sql(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
             (version, name, clock.now()),
         )
+    return True
 
 
 def is_current(db: pw.Database) -> bool:

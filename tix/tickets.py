@@ -25,11 +25,13 @@ from tix.auth import Principal
 from tix.errors import InvalidInput, NotAllowed, NotFound, ticket_not_found
 from tix.models import (
     PRIORITIES, STATUSES, Account, Agent, AgentDepartment, Attachment, Contact, Department, Event,
-    Message, Ticket, Service,
+    EscalationFiring, Message, Ticket, Service, Watcher,
 )
 from tix.store import transaction
 
 AGENT_STATUSES = ("in-progress", "on-hold")
+# Who the event log names for the ticket assistant's note (tix/checks.py).
+ASSISTANT_ACTOR = "system:assistant"
 SUBJECT_MAX = 200
 
 
@@ -50,7 +52,16 @@ def clean_subject(subject: str) -> str:
         raise InvalidInput(f"subject is longer than {SUBJECT_MAX} characters")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
         raise InvalidInput("subject must be one line of text without control characters")
+    _check_utf8(text, "subject")
     return text
+
+
+def _check_utf8(text: str, what: str) -> None:
+    # Undecodable bytes in argv reach us as lone surrogates, which no database can store.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} is not valid UTF-8") from None
 
 
 def clean_body(body: str, conf: settings.Settings) -> str:
@@ -60,6 +71,7 @@ def clean_body(body: str, conf: settings.Settings) -> str:
         raise InvalidInput("message body contains a NUL character")
     if len(body) > conf.body_max_chars:
         raise InvalidInput(f"message body is longer than {conf.body_max_chars} characters")
+    _check_utf8(body, "message body")
     return body.strip("\n")
 
 
@@ -159,6 +171,18 @@ def agent_recipients(ticket: Ticket, exclude: Principal | None = None) -> list[m
                   .where(AgentDepartment.department == ticket.department_id, Agent.active == True)  # noqa: E712
                   .order_by(Agent.id))
     skip = exclude.email.lower() if exclude and exclude.agent else None
+    result = [mail.Recipient(a.email, a.name, a.lang) for a in agents if a.email.lower() != skip]
+    # Watchers follow the ticket whatever its department or assignee (each once).
+    seen = {r.email.lower() for r in result}
+    return result + [r for r in watcher_recipients(ticket, exclude) if r.email.lower() not in seen]
+
+
+def watcher_recipients(ticket: Ticket, exclude: Principal | None = None) -> list[mail.Recipient]:
+    """Active agents watching the ticket (`tix watch`), except the one acting."""
+    agents = (Agent.select().join(Watcher, on=(Watcher.agent == Agent.id))
+              .where(Watcher.ticket == ticket.id, Agent.active == True)  # noqa: E712
+              .order_by(Agent.id))
+    skip = exclude.email.lower() if exclude and exclude.agent else None
     return [mail.Recipient(a.email, a.name, a.lang) for a in agents if a.email.lower() != skip]
 
 
@@ -224,7 +248,10 @@ def create(
     principal: Principal, *, department: str, priority: str, subject: str, body: str,
     account: str | None = None, service: str | None = None,
     attachments: list[NewAttachment] | None = None, conf: settings.Settings | None = None,
+    assistant_note: str | None = None,
 ) -> Ticket:
+    """`assistant_note`: the ticket assistant's findings (tix/checks.py), filed as an internal
+    note for the technician in the same transaction as the ticket."""
     conf = conf or settings.load()
     attachments = attachments or []
     subject, body = clean_subject(subject), clean_body(body, conf)
@@ -235,7 +262,7 @@ def create(
         owner_account = account_for(principal, account)
         svc = None
         if service:
-            svc = Service.get_or_none(Service.account == owner_account, Service.name == service.strip())
+            svc = Service.get_or_none(Service.account == owner_account, Service.name == service.strip().lower())
             if svc is None:
                 raise InvalidInput(f"account {owner_account.handle} has no service {service!r}")
         opener = principal.contact
@@ -259,12 +286,28 @@ def create(
         _event(ticket, principal.actor, "created", after={
             "status": "open", "department": dept.slug, "priority": priority, "subject": subject,
         })
+        if assistant_note:
+            # Stamped after the `created` event, so the history reads in the order it happened.
+            _file_assistant_note(ticket, assistant_note, clock.now())
         values = _mail_values(ticket, body=body)
         mail.queue(kind="ticket-created", recipients=customer_recipients(ticket), values=values,
                    ticket=ticket, conf=conf)
         mail.queue(kind="agent-new-ticket", recipients=agent_recipients(ticket, principal),
                    values=values, ticket=ticket, conf=conf)
     return ticket
+
+
+def _file_assistant_note(ticket: Ticket, note: str, now) -> None:
+    """The assistant's internal note and its event. On PostgreSQL through a function of
+    migration 0009: under row-level security the customer whose command files the ticket may
+    neither write nor read back an internal note."""
+    db = Ticket._meta.database.obj
+    if isinstance(db, pw.PostgresqlDatabase):
+        db.execute_sql("SELECT tix_add_assistant_note(%s, %s, %s, %s)",
+                       (ticket.id, note, now, ASSISTANT_ACTOR))
+        return
+    Message.create(ticket=ticket, body=note, internal=True, created_at=now)
+    _event(ticket, ASSISTANT_ACTOR, "note", at=now)
 
 
 def _insert_with_fresh_code(**fields) -> Ticket:
@@ -285,6 +328,7 @@ def reply(
     check_attachments(attachments, conf)
     if internal:
         principal.require_agent("write internal notes")
+    ticket = merged_target(ticket)
     with transaction():
         ticket = _locked(ticket)
         now = clock.now()
@@ -307,15 +351,18 @@ def reply(
             body=body, internal=internal, created_at=now,
         )
         _save_attachments(ticket, message, attachments)
+        # An internal note leaves the ticket untouched, updated_at included: customers see
+        # that field, and it must not tell them a note was written.
         if changes:
             _apply(ticket, changes)
-        else:
-            _apply(ticket, {})
         _event(ticket, principal.actor, kind, before={"status": before}, after={"status": after})
         if before == "closed" and after == "open":
             _event(ticket, principal.actor, "reopened", before={"status": "closed"}, after={"status": "open"})
         if kind == "agent-reply":
             mail.queue(kind="agent-reply", recipients=customer_recipients(ticket),
+                       values=_mail_values(ticket, body=body, author=principal.name),
+                       ticket=ticket, conf=conf)
+            mail.queue(kind="agent-watch-reply", recipients=watcher_recipients(ticket, principal),
                        values=_mail_values(ticket, body=body, author=principal.name),
                        ticket=ticket, conf=conf)
         elif kind == "customer-reply":
@@ -351,6 +398,9 @@ def reopen(principal: Principal, ticket: Ticket, body: str | None = None, *,
         ticket = _locked(ticket)
         if ticket.status != "closed":
             raise NotAllowed(f"ticket {ticket.code} is {ticket.status}, not closed: nothing to reopen")
+        if ticket.merged_into_id:
+            raise NotAllowed(f"ticket {ticket.code} was merged into "
+                             f"{merged_target(ticket).code}: reopen or reply there")
         now = clock.now()
         changes = dict(CLOCK_CLEARED, status="open", closed_at=None, closed_by=None, close_reason=None)
         if principal.contact:
@@ -447,6 +497,175 @@ def reassign(principal: Principal, ticket: Ticket, *, department: str | None = N
     return ticket
 
 
+# -- email in (tix-jobs mail-in) ---------------------------------------------------------------
+
+def log_auto_reply(ticket: Ticket, *, actor: str, sender: str, subject: str, reason: str,
+                   message_id: str | None = None) -> Event:
+    """An out-of-office answer, a bounce or other automatic mail about a ticket: logged, and
+    nothing else. It is not customer activity, so no status, clock or reminder changes, and
+    it is never answered (answering robots is how mail loops start)."""
+    with transaction():
+        return _event(ticket, actor, "auto-reply", after={
+            "from": sender, "subject": mail.header_safe(subject), "reason": reason,
+            "message_id": message_id,
+        })
+
+
+# -- the agents' desk: claim, merge, escalate (issue 7) ----------------------------------------
+
+# Tickets waiting for an agent's answer: what `tix next` claims and escalation rules watch.
+AWAITING_AGENT = ("open", "customer-reply")
+
+
+def merged_target(ticket: Ticket) -> Ticket:
+    """The ticket a merged ticket lives on now (itself if it was never merged)."""
+    seen = set()
+    while ticket.merged_into_id and ticket.id not in seen:
+        seen.add(ticket.id)
+        ticket = Ticket.get_by_id(ticket.merged_into_id)
+    return ticket
+
+
+def claim_next(principal: Principal, *, department: str | None = None,
+               conf: settings.Settings | None = None) -> Ticket | None:
+    """Assign to this agent the most urgent unassigned ticket waiting in their departments
+    (emergency first, then by how long the customer has waited); None if there is none.
+
+    Two agents claiming at once never get the same ticket: on PostgreSQL the candidate row is
+    locked with FOR UPDATE SKIP LOCKED (the other agent skips it and takes the next one); on
+    SQLite the transaction takes the write lock first (BEGIN IMMEDIATE), so claims queue."""
+    conf = conf or settings.load()
+    principal.require_agent("claim tickets")
+    agent = principal.agent
+    dept_ids = [link.department_id for link in
+                AgentDepartment.select().where(AgentDepartment.agent == agent.id)]
+    if department is not None:
+        dept = department_by_slug(department)
+        if dept.id not in dept_ids:
+            raise NotAllowed(f"you are not an agent of department {dept.slug}")
+        dept_ids = [dept.id]
+    if not dept_ids:
+        raise NotAllowed("you belong to no department: ask an admin to add you to one")
+    waited_since = pw.fn.COALESCE(Ticket.last_customer_activity_at, Ticket.created_at)
+    with transaction():
+        query = (Ticket.select()
+                 .where(Ticket.assignee.is_null(), Ticket.status.in_(AWAITING_AGENT),
+                        Ticket.department.in_(dept_ids))
+                 .order_by(Ticket.priority.desc(), waited_since, Ticket.id)
+                 .limit(1))
+        if not isinstance(Ticket._meta.database.obj, pw.SqliteDatabase):
+            query = query.for_update(skip_locked=True)
+        ticket = next(iter(query), None)
+        if ticket is None:
+            return None
+        _apply(ticket, {"assignee": agent.id})
+        # Logged like a reassignment to oneself (`tix reassign CODE --agent me`), which also
+        # means no email: the agent who claims it is the one who would be told.
+        _event(ticket, principal.actor, "reassigned", before={"assignee": None},
+               after={"assignee": agent.email, "claimed": True})
+    return ticket
+
+
+def merge(principal: Principal, source: Ticket, target: Ticket, *,
+          conf: settings.Settings | None = None) -> Ticket:
+    """Merge `source` into `target`: its messages and attachments move to `target` (its events
+    stay where the append-only log wrote them and are read through `history`), `source` is
+    closed pointing at `target`, and the customers of both get one email each."""
+    conf = conf or settings.load()
+    principal.require_agent("merge tickets")
+    if source.id == target.id:
+        raise InvalidInput(f"cannot merge {source.code} into itself")
+    with transaction():
+        # Locked in id order so two opposite merges cannot deadlock.
+        locked = {t.id: _locked(t) for t in sorted((source, target), key=lambda t: t.id)}
+        source, target = locked[source.id], locked[target.id]
+        if source.merged_into_id:
+            raise NotAllowed(f"ticket {source.code} is already merged into "
+                             f"{merged_target(source).code}")
+        if target.merged_into_id:
+            raise NotAllowed(f"ticket {target.code} was merged into "
+                             f"{merged_target(target).code}: merge into that one")
+        if target.status == "closed":
+            raise NotAllowed(f"ticket {target.code} is closed: reopen it before merging into it")
+        if source.account_id != target.account_id:
+            # A merged thread is shown to the target's customer: never another account's.
+            raise NotAllowed(f"tickets {source.code} and {target.code} belong to different accounts")
+        recipients = customer_recipients(target)
+        known = {r.email.lower() for r in recipients}
+        recipients += [r for r in customer_recipients(source) if r.email.lower() not in known]
+        now = clock.now()
+        Message.update(ticket=target.id).where(Message.ticket == source.id).execute()
+        Attachment.update(ticket=target.id).where(Attachment.ticket == source.id).execute()
+        watching = {w.agent_id for w in Watcher.select().where(Watcher.ticket == target.id)}
+        for row in Watcher.select().where(Watcher.ticket == source.id):
+            if row.agent_id not in watching:
+                Watcher.insert(ticket=target.id, agent=row.agent_id, created_at=now).execute()
+        Watcher.delete().where(Watcher.ticket == source.id).execute()
+        # Tickets merged into `source` before now point straight at `target`.
+        Ticket.update(merged_into=target.id).where(Ticket.merged_into == source.id).execute()
+        before = source.status
+        _apply(source, dict(CLOCK_CLEARED, status="closed", closed_at=now, closed_by=principal.email,
+                            close_reason="merged", merged_into=target.id))
+        target_changes = {}
+        latest = max(filter(None, [source.last_customer_activity_at, target.last_customer_activity_at]),
+                     default=None)
+        if latest != target.last_customer_activity_at:
+            target_changes["last_customer_activity_at"] = latest
+        _apply(target, target_changes)
+        _event(source, principal.actor, "merged", before={"status": before},
+               after={"status": "closed", "reason": "merged", "into": target.code})
+        _event(target, principal.actor, "merged-in", after={"from": source.code})
+        mail.queue(kind="merged", recipients=recipients,
+                   values=_mail_values(target, merged_code=source.code), ticket=target, conf=conf)
+    return target
+
+
+def waiting_period_start(ticket: Ticket):
+    """When the current wait for an agent began: the customer's last message, else creation."""
+    return ticket.last_customer_activity_at or ticket.created_at
+
+
+def escalate(ticket: Ticket, *, rule: str, period_start, still_applies,
+             priority: str | None = None, assignee: Agent | None = None,
+             notify: Agent | None = None, conf: settings.Settings | None = None) -> dict | None:
+    """Fire escalation `rule` on a ticket, once per waiting period: raise its priority (never
+    lower it), reassign it, notify someone. `still_applies(ticket)` re-checks the rule on the
+    locked, current row, so a reply that landed since the selection wins. Returns the changes,
+    or None if the rule had already fired for this period or no longer applies."""
+    conf = conf or settings.load()
+    with transaction():
+        ticket = _locked(ticket)
+        if waiting_period_start(ticket) != period_start or not still_applies(ticket):
+            return None
+        fired = EscalationFiring.select().where(
+            EscalationFiring.rule == rule, EscalationFiring.ticket == ticket.id,
+            EscalationFiring.period_start == period_start)
+        if fired.exists():
+            return None
+        now = clock.now()
+        EscalationFiring.create(rule=rule, ticket=ticket.id, period_start=period_start, fired_at=now)
+        before, after, changes = {}, {"rule": rule}, {}
+        if priority and PRIORITIES.index(priority) > PRIORITIES.index(ticket.priority):
+            before["priority"], after["priority"] = ticket.priority, priority
+            changes["priority"] = priority
+        if assignee is not None and assignee.id != ticket.assignee_id:
+            old = Agent.get_by_id(ticket.assignee_id).email if ticket.assignee_id else None
+            before["assignee"], after["assignee"] = old, assignee.email
+            changes["assignee"] = assignee.id
+        if notify is not None:
+            after["notified"] = notify.email
+        _apply(ticket, changes)
+        _event(ticket, "job:escalate", "escalated", before=before, after=after)
+        values = _mail_values(ticket, rule=rule)
+        if "assignee" in changes:
+            mail.queue(kind="agent-assigned", recipients=[mail.Recipient(assignee.email, assignee.name, assignee.lang)],
+                       values=values, ticket=ticket, conf=conf)
+        if notify is not None:
+            mail.queue(kind="agent-escalated", recipients=[mail.Recipient(notify.email, notify.name, notify.lang)],
+                       values=values, ticket=ticket, conf=conf)
+    return after
+
+
 # -- reading ----------------------------------------------------------------------------------
 
 def thread(principal: Principal, ticket: Ticket) -> list[Message]:
@@ -480,7 +699,10 @@ def get_attachment(principal: Principal, ticket: Ticket, attachment_id: int) -> 
 
 
 def history(principal: Principal, ticket: Ticket) -> list[Event]:
-    query = Event.select().where(Event.ticket == ticket.id).order_by(Event.at, Event.id)
+    # Events are append-only, so a merge leaves them on the merged ticket: read them from there.
+    merged = Ticket.select(Ticket.id).where(Ticket.merged_into == ticket.id)
+    query = (Event.select().where((Event.ticket == ticket.id) | Event.ticket.in_(merged))
+             .order_by(Event.at, Event.id))
     if not principal.agent:
         query = query.where(Event.kind != "note")
     return list(query)
@@ -489,10 +711,11 @@ def history(principal: Principal, ticket: Ticket) -> list[Event]:
 def list_tickets(
     principal: Principal, *, statuses: list[str] | None = None, department: str | None = None,
     priority: str | None = None, assignee: str | None = None, account: str | None = None,
-    since=None, include_closed: bool = False, limit: int | None = None,
+    since=None, include_closed: bool = False, limit: int | None = None, matching=None,
 ) -> list[Ticket]:
     """Tickets this principal may see, with filters. Agents get the queue order (priority, then
-    age); customers their history, newest first."""
+    age); customers their history, newest first. `matching` is an extra condition on Ticket
+    (`tix search` passes its full-text match)."""
     query = (visible_tickets(principal)
              .select(Ticket, Department, Account, Agent)
              .join(Department, on=(Ticket.department == Department.id)).switch(Ticket)
@@ -522,6 +745,8 @@ def list_tickets(
         query = query.where(Ticket.account == account_for(principal, account).id)
     if since is not None:
         query = query.where(Ticket.created_at >= since)
+    if matching is not None:
+        query = query.where(matching)
     if principal.agent:
         query = query.order_by(Ticket.priority.desc(), Ticket.created_at, Ticket.id)
     else:
@@ -531,3 +756,101 @@ def list_tickets(
             raise InvalidInput("--limit must be at least 1")
         query = query.limit(limit)
     return list(query)
+
+
+# -- job transitions --------------------------------------------------------------------------
+#
+# What `tix-jobs` does to tickets. Each transition is a compare-and-set: its UPDATE repeats, in
+# the WHERE, the status and timestamps the job selected the ticket on, so a reply (or another
+# run) that got there first makes it match nothing, and then no event and no email are written
+# either. Candidates are read in bounded batches by id; cutoffs are computed here, in UTC.
+
+JOBS_ACTOR = "system:tix-jobs"
+
+
+def wait_text(delay) -> str:
+    """A delay as the reminder states it ('24 h', '90 min'): reads the same in English and
+    Spanish, so one value serves every recipient's template."""
+    seconds = int(delay.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def due_for_reminder(conf: settings.Settings, now, *, after_id: int = 0,
+                     limit: int | None = None) -> list[Ticket]:
+    """Tickets waiting on the customer for at least remind_after and not yet reminded."""
+    return list(Ticket.select().where(
+        Ticket.status == "answered", Ticket.reminded_at.is_null(),
+        Ticket.waiting_since <= now - conf.remind_after, Ticket.id > after_id,
+    ).order_by(Ticket.id).limit(limit or conf.batch_size))
+
+
+def remind(ticket: Ticket, *, conf: settings.Settings, now=None) -> bool:
+    """Mark the ticket reminded and queue one reminder per recipient; False (nothing written)
+    if the ticket changed since it was selected or another run reminded it first."""
+    now = now or clock.now()
+    with transaction():
+        changed = (Ticket.update(reminded_at=now, reminder_delivered_at=None, updated_at=now)
+                   .where(Ticket.id == ticket.id, Ticket.status == "answered",
+                          Ticket.waiting_since == ticket.waiting_since,
+                          Ticket.reminded_at.is_null())
+                   .execute())
+        if changed != 1:
+            return False
+        current = Ticket.get_by_id(ticket.id)
+        _event(current, JOBS_ACTOR, "reminded", after={"reminded_at": now}, at=now)
+        # reminder_of ties each email to this wait: a late delivery never arms a newer one.
+        mail.queue(kind="reminder", recipients=customer_recipients(current),
+                   values=_mail_values(current, close_after=wait_text(conf.close_after)),
+                   ticket=current, conf=conf, reminder_of=now)
+    return True
+
+
+def reminder_delivered(ticket_id: int, reminder_of, at) -> bool:
+    """Called by the dispatcher inside the transaction that marks a reminder email sent: starts
+    the auto-close countdown, but only if the ticket still waits on that very reminder."""
+    changed = (Ticket.update(reminder_delivered_at=at)
+               .where(Ticket.id == ticket_id, Ticket.status == "answered",
+                      Ticket.reminded_at == reminder_of, Ticket.reminder_delivered_at.is_null())
+               .execute())
+    if changed != 1:
+        return False
+    _event(Ticket.get_by_id(ticket_id), JOBS_ACTOR, "reminder-delivered",
+           after={"reminder_delivered_at": at}, at=at)
+    return True
+
+
+def due_for_autoclose(conf: settings.Settings, now, *, after_id: int = 0,
+                      limit: int | None = None) -> list[Ticket]:
+    """Tickets still waiting on the customer whose reminder was delivered (not merely queued)
+    at least close_after ago."""
+    return list(Ticket.select().where(
+        Ticket.status == "answered", Ticket.reminded_at.is_null(False),
+        Ticket.reminder_delivered_at.is_null(False),
+        Ticket.reminder_delivered_at <= now - conf.close_after, Ticket.id > after_id,
+    ).order_by(Ticket.id).limit(limit or conf.batch_size))
+
+
+def autoclose(ticket: Ticket, *, conf: settings.Settings, now=None) -> bool:
+    """Close with reason `auto` and queue the closing notice; False (nothing written) if the
+    ticket changed since it was selected or another run closed it first."""
+    now = now or clock.now()
+    with transaction():
+        changed = (Ticket.update(**CLOCK_CLEARED, status="closed", closed_at=now,
+                                 closed_by="tix-jobs", close_reason="auto", updated_at=now)
+                   .where(Ticket.id == ticket.id, Ticket.status == "answered",
+                          Ticket.waiting_since == ticket.waiting_since,
+                          Ticket.reminded_at == ticket.reminded_at,
+                          Ticket.reminder_delivered_at == ticket.reminder_delivered_at)
+                   .execute())
+        if changed != 1:
+            return False
+        current = Ticket.get_by_id(ticket.id)
+        _event(current, JOBS_ACTOR, "closed", before={"status": "answered"},
+               after={"status": "closed", "reason": "auto"}, at=now)
+        mail.queue(kind="auto-closed", recipients=customer_recipients(current),
+                   values=_mail_values(current), ticket=current, conf=conf)
+    return True

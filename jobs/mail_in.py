@@ -1,0 +1,129 @@
+"""`tix-jobs mail-in`: file incoming email (an MTA pipe, or a Maildir). The rules are in
+tix/inbound.py; this reads the input, moves Maildir files, and reports one line per message.
+
+Exit codes: 0 every message handled (filed, logged, refused or dropped: all final);
+1 some Maildir message failed unexpectedly, or the store failed in Maildir mode (the messages not
+yet handled stay in new/ for the next run); 2 bad input or configuration;
+75 (EX_TEMPFAIL) in pipe mode when the store or the configuration fails, so the MTA keeps the
+message and delivers it again later instead of bouncing it.
+"""
+
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+EX_TEMPFAIL = 75
+
+
+def _store_failure(exc: Exception, ctx) -> str | None:
+    """The one-line message for a store or configuration failure, or None for anything else."""
+    from tix.cli import as_store_error
+    from tix.errors import InvalidInput, StoreError
+
+    if isinstance(exc, StoreError | InvalidInput):
+        return str(exc)
+    store_error = as_store_error(exc, ctx)
+    return str(store_error) if store_error else None
+
+
+def _prepare(ctx):
+    from tix import settings
+    from tix.jobs.cli import open_store
+
+    conf, limits = settings.load(), settings.load_mail_in()
+    open_store(ctx)
+    return conf, limits
+
+
+def _maildir_folder(path: Path) -> Path:
+    for sub in ("new", "cur", "tmp"):
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _delivered_name(name: str) -> str:
+    # Maildir: a message moved to cur/ gets the info suffix; ":2,S" = seen.
+    return name if ":2," in name else f"{name}:2,S"
+
+
+@click.command(name="mail-in")
+@click.option("--maildir", type=click.Path(file_okay=False), metavar="DIR",
+              help="file every message in DIR/new, moving each to DIR/cur (or the rejected folder)")
+@click.option("--rejected", type=click.Path(file_okay=False), metavar="DIR",
+              help="Maildir for refused messages (default: DIR/.Rejected)")
+@click.pass_context
+def mail_in(ctx, maildir, rejected):
+    """File incoming email: one message on stdin (MTA pipe), or a Maildir.
+
+    Replies (a [CODE] in the subject, or answering an email tix sent) are added to their ticket;
+    mail to a department address from a known contact opens a ticket; automatic mail is logged;
+    anything else is refused with a notice. See docs/mail-in.md.
+    """
+    if rejected and not maildir:
+        from tix.errors import InvalidInput
+
+        raise InvalidInput("--rejected goes with --maildir")
+    if maildir:
+        _run_maildir(ctx, Path(maildir), Path(rejected) if rejected else None)
+    else:
+        _run_pipe(ctx)
+
+
+def _run_pipe(ctx):
+    from tix import inbound
+
+    raw = sys.stdin.buffer.read()
+    inbound.parse(raw)  # input that is no message at all: exit 2, a retry would not help
+    try:
+        conf, limits = _prepare(ctx)
+        outcome = inbound.handle(raw, conf=conf, limits=limits)
+    except Exception as exc:
+        message = _store_failure(exc, ctx)
+        if message is None:
+            raise
+        # Not the message's fault: have the MTA keep it and deliver it again later.
+        click.echo(f"tix-jobs: error: {message} (message deferred)", err=True)
+        ctx.exit(EX_TEMPFAIL)
+    click.echo(f"{outcome.outcome}: {outcome.detail}")
+
+
+def _run_maildir(ctx, root: Path, rejected: Path | None):
+    from tix import inbound
+    from tix.errors import InvalidInput
+
+    if not (root / "new").is_dir():
+        raise InvalidInput(f"{root} is not a Maildir (it has no new/ folder)")
+    conf, limits = _prepare(ctx)
+    _maildir_folder(root)
+    rejected = _maildir_folder(rejected or root / ".Rejected")
+    counts, failed = Counter(), 0
+    for path in sorted(p for p in (root / "new").iterdir() if p.is_file() and not p.name.startswith(".")):
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            continue  # another run took it
+        try:
+            outcome = inbound.handle(raw, conf=conf, limits=limits)
+        except InvalidInput as exc:
+            outcome = inbound.Outcome("refused", f"not filed: {exc}")
+        except Exception as exc:
+            if _store_failure(exc, ctx) is not None:
+                raise  # the store is down: leave this and the rest in new/ for the next run
+            failed += 1
+            click.echo(f"{path.name}: failed: {type(exc).__name__}: {exc}", err=True)
+            outcome = inbound.Outcome("refused", "failed")
+        target = (rejected if outcome.rejected else root) / "cur" / _delivered_name(path.name)
+        try:
+            os.rename(path, target)
+        except FileNotFoundError:
+            pass  # another run moved it; its Message-ID made our pass a no-op
+        counts[outcome.outcome] += 1
+        click.echo(f"{path.name}: {outcome.outcome}: {outcome.detail}")
+    total = sum(counts.values())
+    parts = ", ".join(f"{counts[name]} {name}" for name in inbound.OUTCOMES if counts[name])
+    click.echo(f"mail-in: {total} message(s)" + (f": {parts}" if parts else ""))
+    if failed:
+        ctx.exit(1)

@@ -1,0 +1,63 @@
+"""What one `tix-jobs` command does, in bounded batches. The rules themselves (who is due, the
+compare-and-set transitions) live in tix/tickets.py; this module only walks the batches."""
+
+from dataclasses import dataclass, field
+
+from tix import clock, settings, tickets
+from tix.jobs import dispatch, outbox
+
+
+@dataclass
+class Summary:
+    reminded: list[str] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+    mail: dispatch.NotifyResult = field(default_factory=dispatch.NotifyResult)
+    would_send: list[str] = field(default_factory=list)
+    # Lines of the escalate step (issue 7); None when no escalation rules are configured.
+    escalated: list[str] | None = None
+
+    def line(self, dry_run: bool = False) -> str:
+        escalated = "" if self.escalated is None else f", escalate {len(self.escalated)}"
+        if dry_run:
+            return (f"dry run: would remind {len(self.reminded)}, close {len(self.closed)}"
+                    f"{escalated}, send {len(self.would_send)}")
+        m = self.mail
+        escalated = escalated.replace("escalate", "escalated")
+        return (f"reminded {len(self.reminded)}, closed {len(self.closed)}{escalated}, sent {m.sent}, "
+                f"retrying {m.retrying}, dead {m.dead}, uncertain {m.uncertain}")
+
+
+def _walk(due, transition, conf: settings.Settings, dry_run: bool) -> list[str]:
+    """Apply `transition` to every due ticket, one batch of ids at a time; the codes done."""
+    now = clock.now()
+    done, after_id = [], 0
+    while True:
+        batch = due(conf, now, after_id=after_id)
+        if not batch:
+            return done
+        for ticket in batch:
+            if dry_run or transition(ticket, conf=conf):
+                done.append(ticket.code)
+        after_id = batch[-1].id
+
+
+def remind(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:
+    summary.reminded += _walk(tickets.due_for_reminder, tickets.remind, conf, dry_run)
+
+
+def autoclose(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:
+    summary.closed += _walk(tickets.due_for_autoclose, tickets.autoclose, conf, dry_run)
+
+
+def escalate(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:
+    from tix.jobs.escalate import step
+
+    step(conf, summary, dry_run=dry_run)
+
+
+def notify(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:
+    if dry_run:
+        summary.would_send += [f"{row.kind} to {row.recipient} {row.message_id}"
+                               for row in outbox.due(clock.now())]
+        return
+    summary.mail = dispatch.notify(conf)

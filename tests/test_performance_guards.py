@@ -1,0 +1,209 @@
+"""Guards for what makes tix fast (issue 4; the timings themselves live in bench/, never here).
+
+- Start-up: `tix --help` loads none of the heavy libraries, and reading commands load only what
+  they print with, so an agent's hundreds of `tix list` / `tix show` a day start fast. Tables are
+  printed without importing tabulate, exactly as tabulate prints them.
+- Queries: the agent's queue, a customer's history, a ticket's thread and the hourly job's walks
+  are served by indexes in the order they read (migration 0003 for the queue and the walks), so
+  they cost the same at 10k and at 1M tickets. Checked with the databases' own EXPLAIN.
+"""
+
+import logging
+import os
+import re
+import subprocess
+import sys
+from datetime import datetime
+
+import pytest
+from hypothesis import given, settings as hypothesis_settings, strategies as st
+from tabulate import tabulate
+
+from tix import auth, settings, store, tickets
+from tix.output import simple_table
+
+# Run a real `tix` in a fresh interpreter and report which modules it imported.
+PROBE = """
+import sys
+report = sys.argv[1]
+sys.argv = ["tix"] + sys.argv[2:]
+from tix.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+with open(report, "w") as handle:
+    handle.write("\\n".join(sorted(sys.modules)))
+"""
+
+HEAVY = ("keyring", "tabulate", "dateutil.parser", "psycopg2", "smtplib", "email.message", "peewee")
+
+
+def modules_loaded_by(tmp_path, *args: str, env: dict | None = None) -> set[str]:
+    report = tmp_path / "modules.txt"
+    result = subprocess.run([sys.executable, "-c", PROBE, str(report), *args],
+                            env={**os.environ, **(env or {})}, capture_output=True, text=True,
+                            timeout=60)
+    assert report.exists(), result.stderr
+    return set(report.read_text().split())
+
+
+def test_help_loads_no_heavy_library(tmp_path):
+    loaded = modules_loaded_by(tmp_path, "--help")
+    assert "tix.cli" in loaded
+    assert sorted(m for m in HEAVY if m in loaded) == []
+
+
+def test_listing_loads_no_heavy_library_and_prints_the_table(desk, tmp_path):
+    desk.create("alpha", subject="Site down")
+    env = {"TIX_DATABASE_URL": desk.url, "TIX_TOKEN": desk.tokens["hosting_agent"]}
+    loaded = modules_loaded_by(tmp_path, "list", "--limit", "20", env=env)
+    assert "tix.tickets" in loaded
+    # tabulate: its import alone (a package-metadata lookup) was a fifth of `tix list`'s time.
+    assert sorted(m for m in ("keyring", "tabulate", "dateutil.parser", "smtplib", "email.message",
+                              "importlib.metadata") if m in loaded) == []
+    listed = subprocess.run([sys.executable, "-m", "tix", "list", "--limit", "20"], env={
+        **os.environ, **env}, capture_output=True, text=True, timeout=60).stdout
+    assert listed.splitlines()[0].split() == ["code", "priority", "status", "department", "account",
+                                              "assignee", "created_at", "subject"]
+    assert "Site down" in listed
+
+
+def test_show_as_json_loads_no_table_or_mail_library(desk, tmp_path):
+    code = desk.create("alpha", subject="Site down")
+    loaded = modules_loaded_by(tmp_path, "show", code, "--format", "json",
+                               env={"TIX_DATABASE_URL": desk.url,
+                                    "TIX_TOKEN": desk.tokens["hosting_agent"]})
+    assert "tix.tickets" in loaded
+    # importlib.resources: the migrations are found with a plain path on every command.
+    assert sorted(m for m in ("keyring", "tabulate", "dateutil.parser", "smtplib", "email.message",
+                              "importlib.resources") if m in loaded) == []
+
+
+# Cells as tix prints them, and the awkward ones: wide and accented characters, numbers of
+# every shape, placeholders, blanks, control characters.
+CELLS = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+    st.integers(-10**6, 10**9).map(str),
+    st.floats(allow_nan=True).map(str),
+    st.sampled_from(["-", "True", "1.5", "nan", "1,000", " 12", "日本語", "Facturación", "a\tb",
+                     "2025-03-03T10:00:00+00:00", "K7QD-4MZP", ""]),
+)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.integers(1, 5).flatmap(lambda n: st.tuples(
+    st.lists(st.text(alphabet="abcdefgh_", min_size=1, max_size=10), min_size=n, max_size=n),
+    st.lists(st.lists(CELLS, min_size=n, max_size=n), min_size=1, max_size=5))))
+def test_tables_print_exactly_as_tabulate_does(table):
+    headers, rows = table
+    assert simple_table(rows, headers) == tabulate(rows, headers=headers, tablefmt="simple")
+
+
+# -- query plans ---------------------------------------------------------------------------------
+
+class SqlLog(logging.Handler):
+    """Every statement peewee runs, with its parameters."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.statements = []
+
+    def emit(self, record):
+        if isinstance(record.msg, tuple):
+            self.statements.append(record.msg)
+
+
+@pytest.fixture
+def sql_log():
+    logger = logging.getLogger("peewee")
+    handler, level = SqlLog(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.fixture
+def queue_db(desk):
+    """The desk with live and closed tickets in two departments (and the code of one with a
+    thread), opened as the CLI opens it."""
+    for subject in ("Site down", "Mail bounces", "Slow site"):
+        desk.create("alpha", subject=subject, department="hosting", priority="high")
+    desk.create("beta", subject="Invoice", department="billing")
+    desk.tix("close", desk.create("beta", subject="Old one"), as_="hosting_agent")
+    thread_code = desk.create("alpha", subject="Thread")
+    desk.tix("reply", thread_code, "-m", "Looking into it.", as_="hosting_agent")
+    db = store.connect(desk.url)
+    if store.dialect(db) == "postgresql":
+        # A test table is tiny, so PostgreSQL would rightly scan it; forbid scans and sorts
+        # wherever an alternative exists, so the plan shows whether an index can serve the query.
+        db.execute_sql("SET enable_seqscan = off")
+        db.execute_sql("SET enable_sort = off")
+    yield db, thread_code
+    db.close()
+
+
+def plan_of(queue_db, sql_log, statement_filter, call) -> str:
+    db, _ = queue_db
+    sql_log.statements.clear()
+    call()
+    matching = [(sql, params) for sql, params in sql_log.statements if statement_filter(sql)]
+    assert matching, [sql for sql, _ in sql_log.statements]
+    sql, params = matching[-1]
+    if store.dialect(db) == "sqlite":
+        rows = db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+        return "\n".join(str(r[-1]) for r in rows)
+    rows = db.execute_sql("EXPLAIN " + sql, params).fetchall()
+    return "\n".join(r[0] for r in rows)
+
+
+def is_ticket_list(sql: str) -> bool:
+    return sql.startswith("SELECT") and 'FROM "tickets"' in sql and "ORDER BY" in sql
+
+
+def test_department_queue_reads_the_live_queue_index_in_order(queue_db, sql_log, desk):
+    agent = auth.principal_for_token(desk.tokens["hosting_agent"])
+    plan = plan_of(queue_db, sql_log, is_ticket_list,
+                   lambda: tickets.list_tickets(agent, department="hosting", limit=50))
+    assert "tickets_live_queue" in plan
+    assert "TEMP B-TREE FOR ORDER BY" not in plan and "Sort" not in plan
+
+
+def test_whole_queue_reads_the_live_index_in_order(queue_db, sql_log, desk):
+    agent = auth.principal_for_token(desk.tokens["hosting_agent"])
+    plan = plan_of(queue_db, sql_log, is_ticket_list,
+                   lambda: tickets.list_tickets(agent, limit=20))
+    assert "tickets_live" in plan
+    assert "TEMP B-TREE FOR ORDER BY" not in plan and "Sort" not in plan
+
+
+def test_customer_history_reads_the_account_index(queue_db, sql_log, desk):
+    customer = auth.principal_for_token(desk.tokens["alpha"])
+    plan = plan_of(queue_db, sql_log, is_ticket_list,
+                   lambda: tickets.list_tickets(customer, include_closed=True))
+    assert "tickets_account" in plan
+    assert not re.search(r"^SCAN t1\b", plan, re.M) and "Seq Scan on tickets" not in plan
+
+
+def test_thread_reads_the_messages_index(queue_db, sql_log, desk):
+    agent = auth.principal_for_token(desk.tokens["hosting_agent"])
+    ticket = tickets.get_ticket(agent, queue_db[1])
+    plan = plan_of(queue_db, sql_log, lambda sql: 'FROM "messages"' in sql,
+                   lambda: tickets.thread(agent, ticket))
+    assert "messages_ticket" in plan
+    assert "Seq Scan on messages" not in plan
+
+
+def test_hourly_job_walks_only_the_tickets_waiting_on_the_customer(queue_db, sql_log):
+    conf = settings.load()
+    now = datetime(2030, 1, 1)
+    remind_plan = plan_of(queue_db, sql_log, is_ticket_list,
+                          lambda: tickets.due_for_reminder(conf, now))
+    close_plan = plan_of(queue_db, sql_log, is_ticket_list,
+                         lambda: tickets.due_for_autoclose(conf, now))
+    assert "tickets_remind_walk" in remind_plan, remind_plan
+    assert "tickets_close_walk" in close_plan, close_plan
+    for plan in (remind_plan, close_plan):
+        assert "INTEGER PRIMARY KEY" not in plan and "Seq Scan on tickets" not in plan
