@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import sqlite3
-import subprocess
 import sys
 import time
 import traceback
@@ -58,16 +57,19 @@ def jobs_available() -> str | None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10k,1m", help="store sizes in tickets (default 10k,1m); "
-                        "the smallest is the base the others are compared with")
+    parser.add_argument("--sizes", default="10k,1m",
+                        help="store sizes in tickets (default 10k,1m); the smallest is the base "
+                             "the others are compared with")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--scenarios", default="1,2,3,4,5")
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per command (median)")
     parser.add_argument("--startup-repeat", type=int, default=21)
-    parser.add_argument("--job-repeat", type=int, default=3, help="runs of the scenario 3 and 4 jobs")
+    parser.add_argument("--job-repeat", type=int, default=3,
+                        help="runs of the scenario 3 and 4 jobs")
     parser.add_argument("--due", type=int, default=10_000,
                         help="tickets due a reminder, and as many due a close (scenario 3)")
-    parser.add_argument("--emails", type=int, default=10_000, help="emails to dispatch (scenario 4)")
+    parser.add_argument("--emails", type=int, default=10_000,
+                        help="emails to dispatch (scenario 4)")
     parser.add_argument("--workers", type=int, default=8, help="writer processes (scenario 5)")
     parser.add_argument("--ops", type=int, default=60, help="commands per writer (scenario 5)")
     parser.add_argument("--build-only", action="store_true", help="build the stores, time nothing")
@@ -119,15 +121,17 @@ def main(argv=None) -> int:
         for backend in backends:
             base = stores.get((backend, base_size))
             if 1 in wanted:
-                attempt(f"scenario 1 start-up ({backend})", scenarios.startup, base, args.startup_repeat)
+                attempt(f"scenario 1 start-up ({backend})", scenarios.startup, base,
+                        args.startup_repeat)
             if 2 in wanted:
                 for n in big_sizes:
                     attempt(f"scenario 2 queue views ({backend}, {generate.size_label(n)})",
                             scenarios.queue_views, base, stores[(backend, n)], args.repeat)
             if wanted & {3, 4, 5}:
                 if why_no_jobs:
-                    rows.append(scenarios.row("3-5", backend, "tix-jobs scenarios", None, unit="",
-                                              note=f"skipped: tix-jobs not available ({why_no_jobs})"))
+                    rows.append(scenarios.row(
+                        "3-5", backend, "tix-jobs scenarios", None, unit="",
+                        note=f"skipped: tix-jobs not available ({why_no_jobs})"))
                     continue
                 sink = sink or scenarios.SmtpSink()
             if 3 in wanted:
@@ -154,7 +158,8 @@ def main(argv=None) -> int:
           f"(other work shares this machine: medians, not means)")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     with open(args.json, "w", encoding="utf-8") as handle:
-        json.dump({"machine": info, "args": vars(args), "rows": rows}, handle, indent=2, default=str)
+        json.dump({"machine": info, "args": vars(args), "rows": rows}, handle, indent=2,
+                  default=str)
     print(f"figures written to {args.json}")
     return 0 if all(r["ok"] is not False for r in rows) else 1
 
@@ -168,7 +173,8 @@ def print_table(rows: list[dict]) -> None:
         return f"{value:g} {unit}".strip() if isinstance(value, (int, float)) else str(value)
 
     table = [[r["scenario"], r["backend"], r["measure"], fmt(r["value"], r["unit"]),
-              fmt(r["baseline"], r["unit"]), f"{r['ratio']:.2f}x" if r["ratio"] is not None else "-",
+              fmt(r["baseline"], r["unit"]),
+              f"{r['ratio']:.2f}x" if r["ratio"] is not None else "-",
               r["target"] or "-", {True: "ok", False: "MISSED", None: "-"}[r["ok"]], r["note"]]
              for r in rows]
     print(tabulate(table, headers=["#", "backend", "measure", "median", "baseline", "ratio",

@@ -20,7 +20,7 @@ import random
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -218,7 +218,8 @@ class SqliteWriter:
     def insert(self, table: str, columns: tuple, rows: list) -> None:
         if rows:
             marks = ", ".join("?" * len(columns))
-            self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+            self.conn.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")
@@ -428,7 +429,10 @@ OUTBOX_COLUMNS = ("id", "message_id", "ticket_id", "kind", "recipient", "subject
 def build(bench: BenchStore, log=print) -> dict:
     started = time.perf_counter()
     _create_empty(bench)
-    writer = SqliteWriter(bench.sqlite_path) if bench.backend == "sqlite" else PostgresWriter(bench.url)
+    if bench.backend == "sqlite":
+        writer = SqliteWriter(bench.sqlite_path)
+    else:
+        writer = PostgresWriter(bench.url)
     try:
         departments = dict((slug, i) for i, slug in writer.execute(
             "SELECT id, slug FROM departments").fetchall())
@@ -507,14 +511,21 @@ def _generate(writer, bench: BenchStore, departments: dict, anchor: float, log) 
             else:
                 status = "closed"
             dept = dept_table[int(rng.random() * 100)]
-            account = 1 if i % customer_every == 0 else 2 + int((people.accounts - 1) * rng.random() ** 1.5)
-            account = min(account, people.accounts)
+            # Few accounts open many tickets, most open few; the bench customer has exactly 40.
+            if i % customer_every == 0:
+                account = 1
+            else:
+                account = min(people.accounts, 2 + int((people.accounts - 1) * rng.random() ** 1.5))
             extras = people.extra_contacts[account]
-            contact = rng.choice(extras) if extras and rng.random() < 0.2 else people.owner_contact[account]
+            contact = people.owner_contact[account]
+            if extras and rng.random() < 0.2:
+                contact = rng.choice(extras)
             service = people.first_service[account] if rng.random() < 0.7 else None
             live = status != "closed"
             agents = people.dept_agents[dept]
-            assignee = agents[int(rng.random() * len(agents))] if rng.random() < (0.6 if live else 0.9) else None
+            assignee = None
+            if rng.random() < (0.6 if live else 0.9):
+                assignee = agents[int(rng.random() * len(agents))]
             code = _code(ticket_id)
             subject = SUBJECTS[int(rng.random() * len(SUBJECTS))].format(d=f"cust{account}.example")
             is_show = i % 997 == 500
@@ -564,13 +575,15 @@ def _generate(writer, bench: BenchStore, departments: dict, anchor: float, log) 
                 _ts(closed_at) if closed_at else None, closed_by, reason,
             ))
             event_id += 1
-            events.append((event_id, ticket_id, created_s, f"contact:{people.contact_email[contact]}",
-                           "created", None, json.dumps({"department": dept_slug[dept],
-                                                        "status": "open", "subject": subject})))
+            events.append((event_id, ticket_id, created_s,
+                           f"contact:{people.contact_email[contact]}", "created", None,
+                           json.dumps({"department": dept_slug[dept], "status": "open",
+                                       "subject": subject})))
             if closed_at:
                 event_id += 1
                 events.append((event_id, ticket_id, _ts(closed_at), f"agent:{closed_by}", "closed",
-                               '{"status": "answered"}', f'{{"reason": "{reason}", "status": "closed"}}'))
+                               '{"status": "answered"}',
+                               f'{{"reason": "{reason}", "status": "closed"}}'))
             recipient = people.contact_email[people.owner_contact[account]]
             outbox.append((
                 ticket_id, f"<bench-{ticket_id}@tix.bench>", ticket_id, "ticket-created", recipient,

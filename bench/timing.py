@@ -69,6 +69,7 @@ class Run:
     stdout: str
     stderr: str
     returncode: int
+    cpu_seconds: float = 0.0     # user + system time of the process (wait4): less noisy than wall
 
 
 def run(argv: list[str], env: dict | None = None, *, capture: bool = False, check: bool = True,
@@ -87,7 +88,8 @@ def run(argv: list[str], env: dict | None = None, *, capture: bool = False, chec
     result = Run(elapsed, 0, out.decode(errors="replace"), err.decode(errors="replace"),
                  proc.returncode)
     if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {result.stderr.strip()[-800:]}")
+        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: "
+                           f"{result.stderr.strip()[-800:]}")
     return result
 
 
@@ -104,9 +106,11 @@ def run_with_memory(argv: list[str], env: dict | None = None, *, check: bool = T
     out_file.seek(0)
     err_file.seek(0)
     result = Run(elapsed, usage.ru_maxrss, out_file.read().decode(errors="replace"),
-                 err_file.read().decode(errors="replace"), proc.returncode)
+                 err_file.read().decode(errors="replace"), proc.returncode,
+                 usage.ru_utime + usage.ru_stime)
     if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {result.stderr.strip()[-800:]}")
+        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: "
+                           f"{result.stderr.strip()[-800:]}")
     return result
 
 

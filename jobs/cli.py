@@ -199,7 +199,8 @@ def run(ctx, dry_run, verbose, no_lock):
 
 
 @cli.group(invoke_without_command=True)
-@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed", "dead", "uncertain"]),
+@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed", "dead", "uncertain",
+                                            "cancelled"]),
               help="only messages in this state")
 @click.option("--limit", type=int, default=100, show_default=True, help="at most this many, newest first")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",

@@ -67,11 +67,12 @@ class FolderTransport:
     def name(self) -> str:
         return f"mail folder {self.folder}"
 
-    def prepare(self, row) -> Outcome | None:
+    def prepare(self, row, mark_started) -> Outcome | None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             return Outcome("retry", f"cannot create {self.folder}: {exc.strerror}")
+        mark_started(row)
         return None
 
     def deliver(self, row) -> Outcome:
@@ -84,6 +85,9 @@ class FolderTransport:
         except OSError as exc:
             return Outcome("retry", f"cannot write {target}: {exc.strerror}")
         return SENT
+
+    def abandon(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -166,8 +170,11 @@ class SmtpTransport:
         except (OSError, smtplib.SMTPException):
             self._drop()
 
-    def prepare(self, row) -> Outcome | None:
-        """MAIL FROM and RCPT TO; None when the server is ready for the message."""
+    def prepare(self, row, mark_started) -> Outcome | None:
+        """MAIL FROM and RCPT TO; None when the server is ready for the message.
+        `mark_started` (the outbox write that must precede the message) runs while the server
+        works on RCPT TO: the database write and the server's turn overlap instead of adding
+        up, which is most of what a queued email costs beyond the SMTP exchange itself."""
         import smtplib
 
         if self.unreachable:
@@ -183,7 +190,9 @@ class SmtpTransport:
             if code != 250:
                 self._reset()
                 return _refused("MAIL FROM", code, reply)
-            code, reply = self.smtp.rcpt(row.recipient)
+            self.smtp.putcmd("rcpt", f"TO:{smtplib.quoteaddr(row.recipient)}")
+            mark_started(row)
+            code, reply = self.smtp.getreply()
             if code not in (250, 251):
                 self._reset()
                 return _refused("RCPT TO", code, reply)
@@ -219,6 +228,12 @@ class SmtpTransport:
         if code == 250:
             return SENT
         return _refused("end of DATA", code, reply)
+
+    def abandon(self) -> None:
+        """Drop the envelope `prepare` opened (RSET): the row is no longer ours to send, and
+        the next message must not meet a `503 nested MAIL command`."""
+        if self.smtp is not None:
+            self._reset()
 
     def close(self) -> None:
         import smtplib
@@ -256,7 +271,11 @@ class NotifyResult:
 
 
 def notify(conf: settings.Settings, transport=None) -> NotifyResult:
-    """Send every due outbox row, batch by batch, until none is left for this run."""
+    """Send every due outbox row, batch by batch, until none is left for this run.
+
+    One write per message (outbox.start: this message's start + the previous one's `sent`),
+    one for each failure, and one per batch for its claim and for its last message; the lease
+    on the rest of the batch is renewed at most every quarter lease, not per message."""
     transport = transport or make_transport(conf)
     lease = settings.outbox_lease()
     batch = min(conf.batch_size, DISPATCH_BATCH_MAX)
@@ -265,25 +284,68 @@ def notify(conf: settings.Settings, transport=None) -> NotifyResult:
     if result.uncertain:
         log.warning("%d message(s) left half-sent by a stopped run are now uncertain "
                     "(see `tix-jobs outbox --status uncertain`)", result.uncertain)
+    run = _Run(result, lease)
     try:
         while True:
-            rows = outbox.claim(clock.now(), batch, lease)
+            claimed_at = clock.now()
+            rows = outbox.claim(claimed_at, batch, lease)
             if not rows:
                 break
+            run.renewed_at = claimed_at
             for row in rows:
-                outcome = transport.prepare(row)
+                run.mine = None
+                outcome = transport.prepare(row, run.mark_started)
                 if outcome is None:
-                    if not outbox.start(row, clock.now(), lease):
-                        continue  # our lease ran out and another run owns the row now
+                    if not run.mine:
+                        transport.abandon()
+                        continue  # another run owns the row now, or its reminder was cancelled
                     outcome = transport.deliver(row)
-                status = outbox.record(row, outcome, clock.now(), conf.max_attempts)
+                    if outcome.status == "sent":
+                        run.delivered = outbox.Delivered(row, clock.now())
+                        continue
+                status, delivered_status = outbox.record(row, outcome, clock.now(),
+                                                         conf.max_attempts, run.delivered)
+                run.tally_delivered(delivered_status)
                 _tally(result, row, status, outcome)
+            run.tally_delivered(outbox.record_delivered(run.delivered))
             if transport.unreachable:
                 break  # the rest stays queued, untouched, for the next run
     finally:
-        outbox.release_unstarted()
-        transport.close()
+        try:
+            if run.delivered is not None:  # stopping on an error: what was accepted is recorded
+                run.tally_delivered(outbox.record_delivered(run.delivered))
+            outbox.release_unstarted()
+        finally:
+            transport.close()
     return result
+
+
+class _Run:
+    """What `notify` carries from one message to the next: the message the server accepted
+    whose `sent` is written with the next one's start, and when the lease was last renewed."""
+
+    def __init__(self, result: NotifyResult, lease):
+        self.result = result
+        self.lease = lease
+        self.delivered: outbox.Delivered | None = None
+        self.renewed_at = None
+        self.mine: bool | None = None
+
+    def mark_started(self, row) -> None:
+        now = clock.now()
+        # The rest of the batch stays leased to this run: renewed every quarter lease, not
+        # with every message.
+        renew = now - self.renewed_at >= self.lease / 4
+        self.mine, delivered_status = outbox.start(row, now, self.lease if renew else None,
+                                                   self.delivered)
+        if renew:
+            self.renewed_at = now
+        self.tally_delivered(delivered_status)
+
+    def tally_delivered(self, status: str | None) -> None:
+        if self.delivered is not None:
+            _tally(self.result, self.delivered.row, status, SENT)
+        self.delivered = None
 
 
 def _tally(result: NotifyResult, row, status: str | None, outcome: Outcome) -> None:

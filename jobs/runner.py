@@ -28,25 +28,25 @@ class Summary:
 
 
 def _walk(due, transition, conf: settings.Settings, dry_run: bool) -> list[str]:
-    """Apply `transition` to every due ticket, one batch of ids at a time; the codes done."""
+    """Apply `transition` to the due tickets, one batch (TIX_BATCH_SIZE) per transaction; the
+    codes done. Only a batch is in memory at a time."""
     now = clock.now()
     done, after_id = [], 0
     while True:
         batch = due(conf, now, after_id=after_id)
         if not batch:
             return done
-        for ticket in batch:
-            if dry_run or transition(ticket, conf=conf):
-                done.append(ticket.code)
+        changed = batch if dry_run else transition(batch, conf=conf)
+        done += [ticket.code for ticket in changed]
         after_id = batch[-1].id
 
 
 def remind(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:
-    summary.reminded += _walk(tickets.due_for_reminder, tickets.remind, conf, dry_run)
+    summary.reminded += _walk(tickets.due_for_reminder, tickets.remind_batch, conf, dry_run)
 
 
 def autoclose(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:
-    summary.closed += _walk(tickets.due_for_autoclose, tickets.autoclose, conf, dry_run)
+    summary.closed += _walk(tickets.due_for_autoclose, tickets.autoclose_batch, conf, dry_run)
 
 
 def escalate(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:

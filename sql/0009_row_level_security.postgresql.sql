@@ -215,6 +215,10 @@ CREATE POLICY tix_contact_read ON outbox FOR SELECT TO tix_app
     USING (ticket_id IS NOT NULL AND tix_ticket_visible(ticket_id));
 CREATE POLICY tix_contact_insert ON outbox FOR INSERT TO tix_app
     WITH CHECK (ticket_id IS NOT NULL AND tix_ticket_visible(ticket_id));
+-- A contact's reply ends the wait, and with it cancels the ticket's queued reminder (0007).
+CREATE POLICY tix_contact_cancel_reminder ON outbox FOR UPDATE TO tix_app
+    USING (kind = 'reminder' AND ticket_id IS NOT NULL AND tix_ticket_visible(ticket_id))
+    WITH CHECK (kind = 'reminder' AND status = 'cancelled' AND tix_ticket_visible(ticket_id));
 
 -- Which migrations are applied: `tix` checks it before anyone is known.
 CREATE POLICY tix_read ON schema_migrations FOR SELECT TO tix_app USING (true);

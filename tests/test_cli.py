@@ -5,7 +5,6 @@ whoami), the store commands, and the exit code and one-line message of each kind
 import csv
 import io
 import json
-import os
 import re
 import stat
 import time
@@ -19,8 +18,17 @@ from tix import codes, store
 
 T0 = datetime(2025, 1, 15, 9, 0, 0)
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
-TICKET_KEYS = {"code", "subject", "status", "priority", "department", "account", "assignee",
-               "created_at", "updated_at"}
+TICKET_KEYS = {
+    "code",
+    "subject",
+    "status",
+    "priority",
+    "department",
+    "account",
+    "assignee",
+    "created_at",
+    "updated_at",
+}
 MESSAGE_KEYS = {"author", "body", "internal", "created_at"}
 # Parsing, validation before any transaction, keyrings: the database plays no part.
 BACKEND_AGNOSTIC = pytest.mark.sqlite_only
@@ -53,13 +61,34 @@ def bad_input(desk, *args, as_="admin", expect=2, message="", input=None):
 
 # -- output formats and their keys -----------------------------------------------------------
 
+
 def test_create_list_and_show_give_the_documented_json_keys(desk, frozen):
-    created = as_json(desk.tix("create", "-d", "hosting", "-p", "high", "-s", "Web down", "-m",
-                               "Since 9:00.", "--format", "json", as_="alpha"))
+    created = as_json(
+        desk.tix(
+            "create",
+            "-d",
+            "hosting",
+            "-p",
+            "high",
+            "-s",
+            "Web down",
+            "-m",
+            "Since 9:00.",
+            "--format",
+            "json",
+            as_="alpha",
+        )
+    )
     assert TICKET_KEYS <= set(created)
     assert codes.SHAPE.match(created["code"])
-    assert (created["subject"], created["status"], created["priority"], created["department"],
-            created["account"], created["assignee"]) == ("Web down", "open", "high", "hosting", "alpha", None)
+    assert (
+        created["subject"],
+        created["status"],
+        created["priority"],
+        created["department"],
+        created["account"],
+        created["assignee"],
+    ) == ("Web down", "open", "high", "hosting", "alpha", None)
     assert created["created_at"] == created["updated_at"] == "2025-01-15T09:00:00+00:00"
 
     listed = as_json(desk.tix("list", "--format", "json", as_="alpha"))
@@ -75,10 +104,14 @@ def test_create_list_and_show_give_the_documented_json_keys(desk, frozen):
     assert shown["updated_at"] == "2025-01-15T09:05:00+00:00"
     assert [set(m) >= MESSAGE_KEYS for m in shown["messages"]] == [True, True]
     assert [(m["author"], m["body"], m["internal"]) for m in shown["messages"]] == [
-        ("owner@alpha.test", "Since 9:00.", False), ("hosting@host.test", "Restarted.", False)]
+        ("owner@alpha.test", "Since 9:00.", False),
+        ("hosting@host.test", "Restarted.", False),
+    ]
     assert all(ISO_WITH_OFFSET.match(m["created_at"]) for m in shown["messages"])
 
-    history = as_json(desk.tix("show", created["code"], "--history", "--format", "json", as_="alpha"))
+    history = as_json(
+        desk.tix("show", created["code"], "--history", "--format", "json", as_="alpha")
+    )
     assert [e["kind"] for e in history["events"]] == ["created", "reassigned", "agent-reply"]
     assert history["events"][2]["before"] == {"status": "open"}
     assert history["events"][2]["after"] == {"status": "answered"}
@@ -86,7 +119,7 @@ def test_create_list_and_show_give_the_documented_json_keys(desk, frozen):
 
 
 def test_csv_has_the_same_keys_as_json(desk, frozen):
-    code = desk.create("alpha", "Mail, \"quoted\" bounce")
+    code = desk.create("alpha", 'Mail, "quoted" bounce')
     rows = as_csv(desk.tix("list", "--format", "csv", as_="alpha"))
     assert len(rows) == 1 and TICKET_KEYS <= set(rows[0])
     assert rows[0]["code"] == code and rows[0]["subject"] == 'Mail, "quoted" bounce'
@@ -94,7 +127,10 @@ def test_csv_has_the_same_keys_as_json(desk, frozen):
     assert len(shown) == 1 and TICKET_KEYS <= set(shown[0])
     # An empty list has the very same header, so a script's parser does not change shape.
     empty = desk.tix("list", "--format", "csv", "--status", "on-hold", as_="alpha").stdout
-    assert empty.splitlines()[0] == desk.tix("list", "--format", "csv", as_="alpha").stdout.splitlines()[0]
+    assert (
+        empty.splitlines()[0]
+        == desk.tix("list", "--format", "csv", as_="alpha").stdout.splitlines()[0]
+    )
     assert as_json(desk.tix("list", "--format", "json", "--status", "on-hold", as_="alpha")) == []
 
 
@@ -127,15 +163,27 @@ def test_internal_notes_never_reach_customers_in_any_format(desk, frozen, tmp_pa
     code = desk.create("alpha", "Web down")
     notes = tmp_path / "ssh-notes.txt"
     notes.write_text("root password hint")
-    desk.tix("reply", code, "--internal", "-m", "SECRET-NOTE: customer's PHP is ancient",
-             "--attach", str(notes), as_="hosting_agent")
+    desk.tix(
+        "reply",
+        code,
+        "--internal",
+        "-m",
+        "SECRET-NOTE: customer's PHP is ancient",
+        "--attach",
+        str(notes),
+        as_="hosting_agent",
+    )
     desk.tix("reply", code, "-m", "Public answer", as_="hosting_agent")
     for who in ("alpha", "alpha_dev", "alpha_quiet"):
         for args in (["show", code], ["show", code, "--history"]):
             for fmt in ("table", "json", "csv"):
                 out = desk.tix(*args, "--format", fmt, as_=who).stdout
                 assert "Public answer" in out or fmt == "csv"
-                assert "SECRET-NOTE" not in out and "ssh-notes" not in out and "note" not in out.lower(), (args, fmt)
+                assert (
+                    "SECRET-NOTE" not in out
+                    and "ssh-notes" not in out
+                    and "note" not in out.lower()
+                ), (args, fmt)
         for fmt in ("table", "json", "csv"):
             out = desk.tix("list", "--format", fmt, as_=who).stdout
             assert "SECRET-NOTE" not in out
@@ -146,7 +194,9 @@ def test_internal_notes_never_reach_customers_in_any_format(desk, frozen, tmp_pa
     # The attachment of the note: "no such attachment", the same as an id that does not exist.
     agent_view = as_json(desk.tix("show", code, "--format", "json", as_="hosting_agent"))
     note_attachment = agent_view["attachments"][0]["id"]
-    hidden = desk.tix("attachment", "get", code, str(note_attachment), "-o", "-", as_="alpha", expect=3)
+    hidden = desk.tix(
+        "attachment", "get", code, str(note_attachment), "-o", "-", as_="alpha", expect=3
+    )
     missing = desk.tix("attachment", "get", code, "999", "-o", "-", as_="alpha", expect=3)
     assert hidden.stderr == f"tix: error: ticket {code} has no attachment {note_attachment}\n"
     assert missing.stderr == f"tix: error: ticket {code} has no attachment 999\n"
@@ -158,7 +208,24 @@ def test_internal_notes_never_reach_customers_in_any_format(desk, frozen, tmp_pa
     assert "[internal note]" in desk.tix("show", code, as_="hosting_agent").stdout
 
 
+def test_a_customers_text_cannot_drive_the_agents_terminal(desk, tmp_path):
+    """Escape sequences in a body or a file name (clear the screen, retitle the window, hide a
+    line with a carriage return) are shown as visible text in the table view, and kept exactly
+    in JSON."""
+    body = "Hello\x1b[2J\x1b]0;pwned\x07 agent\rHIDDEN\x9b31m\nbye\r\n"
+    evil = tmp_path / "log\x1b[8m.txt"
+    evil.write_text("x")
+    code = desk.create("alpha", "Escapes", "hosting", "low", body, "--attach", str(evil))
+    shown = desk.tix("show", code, as_="hosting_agent").stdout
+    assert not any(ch in shown for ch in "\x1b\x07\r\x9b")
+    assert "\\x1b[2J" in shown and "bye" in shown and "HIDDEN" in shown
+    as_data = as_json(desk.tix("show", code, "--format", "json", as_="hosting_agent"))
+    assert as_data["messages"][0]["body"] == body.rstrip("\n")
+    assert as_data["attachments"][0]["filename"] == "log\x1b[8m.txt"
+
+
 # -- --quiet and codes -----------------------------------------------------------------------
+
 
 @BACKEND_AGNOSTIC
 def test_quiet_prints_only_the_code_or_the_token(desk):
@@ -182,12 +249,17 @@ def test_codes_are_typed_case_insensitively(desk):
 
 # -- list: filters, sorting, --since, --limit ------------------------------------------------
 
+
 @pytest.fixture
 def four_tickets(desk, frozen):
     """Four alpha tickets an hour apart: low, emergency (billing), medium, emergency."""
     made = []
-    for priority, department in (("low", "hosting"), ("emergency", "billing"),
-                                 ("medium", "hosting"), ("emergency", "hosting")):
+    for priority, department in (
+        ("low", "hosting"),
+        ("emergency", "billing"),
+        ("medium", "hosting"),
+        ("emergency", "hosting"),
+    ):
         made.append(desk.create("alpha", f"{priority} {department}", department, priority))
         frozen.tick(timedelta(hours=1))
     return made
@@ -208,10 +280,14 @@ def test_list_filters(desk, four_tickets):
     desk.tix("close", low, as_="alpha")
     desk.tix("reassign", medium, "--agent", "hosting@host.test", as_="hosting_agent")
     desk.tix("reply", emergency_new, "-m", "on it", as_="hosting_agent")
-    assert listed(desk) == [emergency_old, emergency_new, medium]           # closed left out
+    assert listed(desk) == [emergency_old, emergency_new, medium]  # closed left out
     assert listed(desk, "--all") == [emergency_old, emergency_new, medium, low]
     assert listed(desk, "--status", "closed") == [low]
-    assert listed(desk, "--status", "open", "--status", "answered") == [emergency_old, emergency_new, medium]
+    assert listed(desk, "--status", "open", "--status", "answered") == [
+        emergency_old,
+        emergency_new,
+        medium,
+    ]
     assert listed(desk, "--status", "answered") == [emergency_new]
     assert listed(desk, "--department", "billing") == [emergency_old]
     assert listed(desk, "--department", "HOSTING") == [emergency_new, medium]
@@ -238,7 +314,17 @@ def test_since_takes_durations_and_dates(desk, four_tickets, frozen):
 
 @BACKEND_AGNOSTIC
 def test_bad_since_values_exit_2(desk):
-    for value in ("yesterday-ish", "0d", "-2d", "2x", "2025-13-01", "99999", ""):
+    for value in (
+        "yesterday-ish",
+        "0d",
+        "-2d",
+        "2x",
+        "2025-13-01",
+        "99999",
+        "",
+        "999999w",
+        "999999999d",
+    ):
         result = desk.tix("list", "--since", value, expect=2)
         assert "--since" in result.stderr and result.stdout == "", value
 
@@ -260,6 +346,8 @@ def test_limit(desk, four_tickets):
     low, emergency_old, medium, emergency_new = four_tickets
     assert listed(desk, "--limit", "2") == [emergency_old, emergency_new]
     assert listed(desk, "--limit", "1", as_="alpha") == [emergency_new]
+    # More than any database integer: simply "all of them", not a store error.
+    assert listed(desk, "--limit", "9" * 20) == [emergency_old, emergency_new, medium, low]
     for value in ("0", "-1", "two"):
         bad_input(desk, "list", "--limit", value, message="limit")
 
@@ -275,12 +363,15 @@ def test_bad_list_filters_exit_2(desk):
 
 # -- create and reply: options, bodies and bad input -----------------------------------------
 
+
 def test_create_with_service_and_account(desk):
     code = desk.create("alpha", "DNS", "domains", "low", "records", "--service", "alpha.test")
     shown = as_json(desk.tix("show", code, "--format", "json", as_="alpha"))
     assert shown["service"] == "alpha.test"
     code = desk.create("alpha", "DNS", "domains", "low", "records", "--service", "Alpha.TEST")
-    assert as_json(desk.tix("show", code, "--format", "json", as_="alpha"))["service"] == "alpha.test"
+    assert (
+        as_json(desk.tix("show", code, "--format", "json", as_="alpha"))["service"] == "alpha.test"
+    )
     code = desk.create("hosting_agent", "Renewal", "billing", "low", "due", "--account", "BETA")
     shown = as_json(desk.tix("show", code, "--format", "json", as_="beta"))
     assert shown["account"] == "beta" and shown["messages"][0]["author"] == "hosting@host.test"
@@ -291,39 +382,104 @@ def test_create_bad_input_exits_2_and_writes_nothing(desk):
     base = ["create", "-d", "hosting", "-s", "Subject", "-m", "Body"]
     bad_input(desk, "create", "-s", "x", "-m", "y", as_="alpha", message="--department")
     bad_input(desk, "create", "-d", "hosting", "-m", "y", as_="alpha", message="--subject")
-    bad_input(desk, "create", "-d", "plumbing", "-s", "x", "-m", "y", as_="alpha", message="unknown department")
+    bad_input(
+        desk,
+        "create",
+        "-d",
+        "plumbing",
+        "-s",
+        "x",
+        "-m",
+        "y",
+        as_="alpha",
+        message="unknown department",
+    )
     bad_input(desk, *base, "-p", "urgent", as_="alpha", message="--priority")
-    bad_input(desk, "create", "-d", "hosting", "-s", "  ", "-m", "y", as_="alpha", message="subject is empty")
-    bad_input(desk, "create", "-d", "hosting", "-s", "x" * 201, "-m", "y", as_="alpha", message="longer")
-    bad_input(desk, "create", "-d", "hosting", "-s", "two\nlines", "-m", "y", as_="alpha", message="one line")
+    bad_input(
+        desk,
+        "create",
+        "-d",
+        "hosting",
+        "-s",
+        "  ",
+        "-m",
+        "y",
+        as_="alpha",
+        message="subject is empty",
+    )
+    bad_input(
+        desk, "create", "-d", "hosting", "-s", "x" * 201, "-m", "y", as_="alpha", message="longer"
+    )
+    bad_input(
+        desk,
+        "create",
+        "-d",
+        "hosting",
+        "-s",
+        "two\nlines",
+        "-m",
+        "y",
+        as_="alpha",
+        message="one line",
+    )
     bad_input(desk, "create", "-d", "hosting", "-s", "x", "-m", " \n", as_="alpha", message="empty")
-    bad_input(desk, "create", "-d", "hosting", "-s", "x", "-m", "nul\x00", as_="alpha", message="NUL")
-    bad_input(desk, "create", "-d", "hosting", "-s", "x", "-m", "b" * 100_001, as_="alpha", message="longer")
+    bad_input(
+        desk, "create", "-d", "hosting", "-s", "x", "-m", "nul\x00", as_="alpha", message="NUL"
+    )
+    bad_input(
+        desk,
+        "create",
+        "-d",
+        "hosting",
+        "-s",
+        "x",
+        "-m",
+        "b" * 100_001,
+        as_="alpha",
+        message="longer",
+    )
     bad_input(desk, *base, "--service", "nope.test", as_="alpha", message="no service")
     bad_input(desk, *base, as_="hosting_agent", message="--account")
-    bad_input(desk, *base, "--account", "nosuch", as_="hosting_agent", expect=3, message="no account")
+    bad_input(
+        desk, *base, "--account", "nosuch", as_="hosting_agent", expect=3, message="no account"
+    )
 
 
 @BACKEND_AGNOSTIC
 def test_arguments_that_are_not_valid_text_exit_2(desk):
     # What Python makes of undecodable bytes in argv (surrogate escapes).
     code = desk.create("alpha")
-    bad_input(desk, "create", "-d", "hosting", "-s", "x", "-m", "caf\udce9", as_="alpha", message="UTF-8")
-    bad_input(desk, "create", "-d", "hosting", "-s", "caf\udce9", "-m", "x", as_="alpha", message="UTF-8")
+    bad_input(
+        desk, "create", "-d", "hosting", "-s", "x", "-m", "caf\udce9", as_="alpha", message="UTF-8"
+    )
+    bad_input(
+        desk, "create", "-d", "hosting", "-s", "caf\udce9", "-m", "x", as_="alpha", message="UTF-8"
+    )
     bad_input(desk, "reply", code, "-m", "caf\udce9", as_="alpha", message="UTF-8")
 
 
 def test_bodies_come_from_stdin(desk):
-    created = desk.tix("create", "-d", "hosting", "-s", "From a script", "--quiet", as_="alpha",
-                       input="Line one\nLínea dos ✓\n")
+    created = desk.tix(
+        "create",
+        "-d",
+        "hosting",
+        "-s",
+        "From a script",
+        "--quiet",
+        as_="alpha",
+        input="Line one\nLínea dos ✓\n",
+    )
     code = created.stdout.strip()
     desk.tix("reply", code, as_="hosting_agent", input="Answer from stdin\n")
     desk.tix("close", code, as_="alpha")
     desk.tix("reopen", code, as_="alpha", input="")  # the reason is optional
     desk.tix("reply", code, "--internal", as_="hosting_agent", input="note from stdin")
     messages = as_json(desk.tix("show", code, "--format", "json"))["messages"]
-    assert [m["body"] for m in messages] == ["Line one\nLínea dos ✓", "Answer from stdin",
-                                             "note from stdin"]
+    assert [m["body"] for m in messages] == [
+        "Line one\nLínea dos ✓",
+        "Answer from stdin",
+        "note from stdin",
+    ]
 
 
 @BACKEND_AGNOSTIC
@@ -340,17 +496,30 @@ def test_bad_stdin_bodies_exit_2_and_write_nothing(desk):
 
 # -- attachments -----------------------------------------------------------------------------
 
+
 def test_attachments_are_stored_listed_and_fetched(desk, tmp_path, monkeypatch):
     shot = tmp_path / "screenshot.png"
     shot.write_bytes(b"\x89PNG\r\n" + bytes(range(256)) * 10)
     log = tmp_path / "error.log"
     log.write_text("PHP Fatal error\n")
-    code = desk.create("alpha", "Broken", "hosting", "high", "see files", "--attach", str(shot),
-                       "--attach", str(log))
+    code = desk.create(
+        "alpha",
+        "Broken",
+        "hosting",
+        "high",
+        "see files",
+        "--attach",
+        str(shot),
+        "--attach",
+        str(log),
+    )
     desk.tix("reply", code, "-m", "and this", "--attach", str(log), as_="alpha_dev")
     shown = as_json(desk.tix("show", code, "--format", "json", as_="alpha"))
     assert [(a["filename"], a["size"]) for a in shown["attachments"]] == [
-        ("screenshot.png", shot.stat().st_size), ("error.log", 16), ("error.log", 16)]
+        ("screenshot.png", shot.stat().st_size),
+        ("error.log", 16),
+        ("error.log", 16),
+    ]
     assert shown["attachments"][0]["content_type"] == "image/png"
     first = shown["attachments"][0]["id"]
     assert "screenshot.png" in desk.tix("show", code, as_="alpha").stdout
@@ -364,7 +533,10 @@ def test_attachments_are_stored_listed_and_fetched(desk, tmp_path, monkeypatch):
     assert piped.stdout_bytes == shot.read_bytes()
     monkeypatch.chdir(target.parent)
     saved = desk.tix("attachment", "get", code, str(first), as_="alpha_dev")
-    assert "screenshot.png" in saved.stdout and (target.parent / "screenshot.png").read_bytes() == shot.read_bytes()
+    assert (
+        "screenshot.png" in saved.stdout
+        and (target.parent / "screenshot.png").read_bytes() == shot.read_bytes()
+    )
     refused = desk.tix("attachment", "get", code, str(first), as_="alpha_dev", expect=2)
     assert "exists" in refused.stderr
     desk.tix("attachment", "get", code, "999", "-o", "-", as_="alpha", expect=3)
@@ -379,24 +551,59 @@ def test_attachment_size_limit(desk, tmp_path, monkeypatch):
     just_over = tmp_path / "huge.bin"
     with open(just_over, "wb") as handle:  # sparse: 10 MiB + 1 byte, nothing really written
         handle.truncate(10 * 1024 * 1024 + 1)
-    bad_input(desk, "reply", code, "-m", "x", "--attach", str(just_over), as_="alpha", message="limit")
-    bad_input(desk, "create", "-d", "hosting", "-s", "x", "-m", "y", "--attach", str(just_over),
-              as_="alpha", message="limit")
+    bad_input(
+        desk, "reply", code, "-m", "x", "--attach", str(just_over), as_="alpha", message="limit"
+    )
+    bad_input(
+        desk,
+        "create",
+        "-d",
+        "hosting",
+        "-s",
+        "x",
+        "-m",
+        "y",
+        "--attach",
+        str(just_over),
+        as_="alpha",
+        message="limit",
+    )
     monkeypatch.setenv("TIX_ATTACHMENT_MAX_BYTES", "100")
     exact = tmp_path / "exact.txt"
     exact.write_bytes(b"a" * 100)
     over = tmp_path / "over.txt"
     over.write_bytes(b"a" * 101)
     desk.tix("reply", code, "-m", "x", "--attach", str(exact), as_="alpha")
-    bad_input(desk, "reply", code, "-m", "x", "--attach", str(over), as_="alpha", message="limit is 100")
-    bad_input(desk, "reply", code, "-m", "x", "--attach", str(tmp_path / "missing.txt"), as_="alpha",
-              message="cannot read")
+    bad_input(
+        desk, "reply", code, "-m", "x", "--attach", str(over), as_="alpha", message="limit is 100"
+    )
+    bad_input(
+        desk,
+        "reply",
+        code,
+        "-m",
+        "x",
+        "--attach",
+        str(tmp_path / "missing.txt"),
+        as_="alpha",
+        message="cannot read",
+    )
     monkeypatch.setenv("TIX_ATTACHMENT_MAX_BYTES", "lots")
-    bad_input(desk, "reply", code, "-m", "x", "--attach", str(exact), as_="alpha",
-              message="TIX_ATTACHMENT_MAX_BYTES")
+    bad_input(
+        desk,
+        "reply",
+        code,
+        "-m",
+        "x",
+        "--attach",
+        str(exact),
+        as_="alpha",
+        message="TIX_ATTACHMENT_MAX_BYTES",
+    )
 
 
 # -- identity: init, login, whoami -----------------------------------------------------------
+
 
 @pytest.fixture
 def fresh_url(backend, tmp_path, request):
@@ -416,17 +623,29 @@ def run(runner, *args, url, token=None, input=None):
 
 
 def test_init_creates_the_store_and_saves_the_admins_token(runner, fresh_url):
-    result = run(runner, "init", "--admin-email", "Boss@Example.test", "--admin-name", "Boss",
-                 url=fresh_url)
+    result = run(
+        runner, "init", "--admin-email", "Boss@Example.test", "--admin-name", "Boss", url=fresh_url
+    )
     assert result.exit_code == 0, result.stderr
     token = result.stdout.strip().splitlines()[-1]
     assert token.startswith("tix_") and result.stdout.count(token) == 1
     assert "saved in keyring" in result.stdout
     who = run(runner, "whoami", "--format", "json", url=fresh_url)  # no TIX_TOKEN: the keyring
-    assert as_json(who) == {"email": "boss@example.test", "name": "Boss", "role": "admin", "account": None}
+    assert as_json(who) == {
+        "email": "boss@example.test",
+        "name": "Boss",
+        "role": "admin",
+        "account": None,
+    }
     departments = run(runner, "admin", "department", "list", "--format", "json", url=fresh_url)
     assert [d["slug"] for d in as_json(departments)] == [
-        "hosting", "email", "domains", "billing", "sales", "administration"]
+        "hosting",
+        "email",
+        "domains",
+        "billing",
+        "sales",
+        "administration",
+    ]
     before = deskdb.dump(fresh_url)
     again = run(runner, "init", url=fresh_url)
     assert again.exit_code == 4 and "already has an admin" in again.stderr
@@ -459,7 +678,11 @@ def test_login_saves_the_token_in_the_keyring(desk, tmp_path):
     # From stdin, the way a script passes it.
     desk.tix("login", as_=None, input=desk.tokens["resel"] + "\n")
     assert as_json(desk.tix("whoami", "--format", "json", as_=None)) == {
-        "email": "owner@resel.test", "name": "Resel Hosting", "role": "reseller", "account": "resel"}
+        "email": "owner@resel.test",
+        "name": "Resel Hosting",
+        "role": "reseller",
+        "account": "resel",
+    }
     # TIX_TOKEN beats the keyring.
     assert "hosting@host.test" in desk.tix("whoami", as_="hosting_agent").stdout
     desk.tix("logout", as_=None)
@@ -486,11 +709,13 @@ def no_keyring(monkeypatch):
 
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     monkeypatch.setattr(keyring.core, "_keyring_backend", None)  # re-detected from the env
-    monkeypatch.setattr(auth, "_warned_no_keyring", False)       # a fresh process each command
+    monkeypatch.setattr(auth, "_warned_no_keyring", False)  # a fresh process each command
 
 
 @BACKEND_AGNOSTIC
-def test_without_a_keyring_the_token_goes_to_a_private_file_with_one_warning(desk, tmp_path, no_keyring):
+def test_without_a_keyring_the_token_goes_to_a_private_file_with_one_warning(
+    desk, tmp_path, no_keyring
+):
     result = desk.tix("login", "--token", desk.tokens["beta"], as_=None)
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "no OS keyring" in warnings[0]
@@ -515,14 +740,20 @@ def test_init_without_a_keyring_warns_once(runner, tmp_path, no_keyring):
 
 @BACKEND_AGNOSTIC
 def test_whoami_for_each_role(desk):
-    roles = {"admin": "admin", "hosting_agent": "agent", "alpha": "customer", "resel": "reseller",
-             "client": "customer"}
+    roles = {
+        "admin": "admin",
+        "hosting_agent": "agent",
+        "alpha": "customer",
+        "resel": "reseller",
+        "client": "customer",
+    }
     for who, role in roles.items():
         assert as_json(desk.tix("whoami", "--format", "json", as_=who))["role"] == role
     assert as_json(desk.tix("whoami", "--format", "json", as_="client"))["account"] == "client"
 
 
 # -- the store -------------------------------------------------------------------------------
+
 
 def test_db_path(runner, tmp_path, monkeypatch):
     from tix.cli import cli
@@ -537,10 +768,16 @@ def test_db_path(runner, tmp_path, monkeypatch):
 
 
 def test_db_upgrade_and_status(runner, fresh_url):
-    names = [f"{v:04d}_{n}" for v, n, _ in store.available_migrations(
-        "sqlite" if fresh_url.startswith("sqlite") else "postgresql")]
+    names = [
+        f"{v:04d}_{n}"
+        for v, n, _ in store.available_migrations(
+            "sqlite" if fresh_url.startswith("sqlite") else "postgresql"
+        )
+    ]
     pending = as_json(run(runner, "db", "status", "--format", "json", url=fresh_url))
-    assert [(r["version"], r["applied_at"]) for r in pending] == [(int(n[:4]), "pending") for n in names]
+    assert [(r["version"], r["applied_at"]) for r in pending] == [
+        (int(n[:4]), "pending") for n in names
+    ]
     first = run(runner, "db", "upgrade", url=fresh_url)
     assert first.exit_code == 0 and first.stdout.splitlines() == [f"applied {n}" for n in names]
     second = run(runner, "db", "upgrade", url=fresh_url)
@@ -555,19 +792,46 @@ def test_commands_refuse_a_store_that_is_not_set_up(runner, fresh_url):
     assert result.exit_code == 1 and "run `tix init`" in result.stderr
 
 
-@pytest.mark.parametrize("args", [["list"], ["whoami"], ["db", "status"], ["db", "upgrade"],
-                                  ["init"], ["show", "ABCD-EFGH"], ["login", "--token", "tix_x"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list"],
+        ["whoami"],
+        ["db", "status"],
+        ["db", "upgrade"],
+        ["init"],
+        ["show", "ABCD-EFGH"],
+        ["login", "--token", "tix_x"],
+    ],
+)
 def test_an_unreachable_store_exits_1_without_showing_the_password(runner, args):
     from tix.cli import cli
 
     url = "postgresql://u:secret@127.0.0.1:1/x"
-    for how in ({"args": ["--db", url, *args], "env": {}},
-                {"args": args, "env": {"TIX_DATABASE_URL": url}}):
+    for how in (
+        {"args": ["--db", url, *args], "env": {}},
+        {"args": args, "env": {"TIX_DATABASE_URL": url}},
+    ):
         result = runner.invoke(cli, how["args"], env={"TIX_TOKEN": "tix_x", **how["env"]})
         assert result.exit_code == 1, result.output
         assert "secret" not in result.output
-        assert result.stderr.startswith("tix: error: cannot open store postgresql://u:***@127.0.0.1:1/x")
+        assert result.stderr.startswith(
+            "tix: error: cannot open store postgresql://u:***@127.0.0.1:1/x"
+        )
         assert len(result.stderr.splitlines()) == 1
+
+
+def test_url_escapes_in_user_password_and_database_are_decoded():
+    # A password with '@', ':' or '/' must be %-escaped in a URL; the server wants it decoded.
+    db = store.open_database("postgresql://app%40eu:p%40ss%3Aw%2Ford@db.example:6432/tix%2Dprod")
+    assert db.connect_params["user"] == "app@eu"
+    assert db.connect_params["password"] == "p@ss:w/ord"
+    assert db.database == "tix-prod"
+    assert (
+        store.mask_url("postgresql://app:p%40ss@db.example/tix")
+        == "postgresql://app:***@db.example/tix"
+    )
+    assert "p@ss" not in store.hide_secrets("auth failed for p@ss", "postgresql://app:p%40ss@h/tix")
 
 
 def test_an_unsupported_url_is_one_line_and_exit_1(runner):
@@ -580,54 +844,209 @@ def test_an_unsupported_url_is_one_line_and_exit_1(runner):
 
 # -- admin commands and their bad input -------------------------------------------------------
 
+
 def test_admin_commands(desk):
-    desk.tix("admin", "department", "add", "legal", "--name", "Legal", "--name-es", "Legal ES",
-             "--email", "legal@host.test")
-    assert "legal" in [d["slug"] for d in as_json(desk.tix("admin", "department", "list", "--format", "json"))]
-    desk.tix("admin", "agent", "add", "lea@host.test", "--name", "Lea", "--department", "legal",
-             "--department", "sales")
-    desk.tix("admin", "account", "add", "gamma", "--name", "Gamma", "--owner-email", "o@gamma.test",
-             "--reseller", "resel", "--lang", "es")
-    desk.tix("admin", "contact", "add", "gamma", "ops@gamma.test", "--name", "Ops",
-             "--no-ticket-emails", "--login")
+    desk.tix(
+        "admin",
+        "department",
+        "add",
+        "legal",
+        "--name",
+        "Legal",
+        "--name-es",
+        "Legal ES",
+        "--email",
+        "legal@host.test",
+    )
+    assert "legal" in [
+        d["slug"] for d in as_json(desk.tix("admin", "department", "list", "--format", "json"))
+    ]
+    desk.tix(
+        "admin",
+        "agent",
+        "add",
+        "lea@host.test",
+        "--name",
+        "Lea",
+        "--department",
+        "legal",
+        "--department",
+        "sales",
+    )
+    desk.tix(
+        "admin",
+        "account",
+        "add",
+        "gamma",
+        "--name",
+        "Gamma",
+        "--owner-email",
+        "o@gamma.test",
+        "--reseller",
+        "resel",
+        "--lang",
+        "es",
+    )
+    desk.tix(
+        "admin",
+        "contact",
+        "add",
+        "gamma",
+        "ops@gamma.test",
+        "--name",
+        "Ops",
+        "--no-ticket-emails",
+        "--login",
+    )
     desk.tix("admin", "service", "add", "gamma", "gamma.example", "--kind", "hosting")
-    desk.tokens["gamma_ops"] = desk.tix("admin", "token", "issue", "ops@gamma.test", "--quiet").stdout.strip()
-    desk.tokens["lea"] = desk.tix("admin", "token", "issue", "lea@host.test", "--quiet").stdout.strip()
-    code = desk.create("gamma_ops", "Legal question", "legal", "low", "x", "--service", "gamma.example")
+    desk.tokens["gamma_ops"] = desk.tix(
+        "admin", "token", "issue", "ops@gamma.test", "--quiet"
+    ).stdout.strip()
+    desk.tokens["lea"] = desk.tix(
+        "admin", "token", "issue", "lea@host.test", "--quiet"
+    ).stdout.strip()
+    code = desk.create(
+        "gamma_ops", "Legal question", "legal", "low", "x", "--service", "gamma.example"
+    )
     assert code in listed(desk, as_="resel")  # gamma is resel's client
-    assert ("agent-new-ticket", "lea@host.test") in [(r.kind, r.recipient) for r in deskdb.outbox(desk.url, code)]
+    assert ("agent-new-ticket", "lea@host.test") in [
+        (r.kind, r.recipient) for r in deskdb.outbox(desk.url, code)
+    ]
     revoked = desk.tix("admin", "token", "revoke", "ops@gamma.test")
     assert revoked.stdout.strip() == "revoked 1 token(s) of ops@gamma.test"
 
 
 def test_admin_bad_input(desk):
-    bad_input(desk, "admin", "department", "add", "hosting", "--name", "Again", message="already exists")
+    bad_input(
+        desk, "admin", "department", "add", "hosting", "--name", "Again", message="already exists"
+    )
     bad_input(desk, "admin", "department", "add", "Bad Slug!", "--name", "x", message="department")
     bad_input(desk, "admin", "department", "add", "legal", message="--name")
-    bad_input(desk, "admin", "agent", "add", "nope", "--name", "x", "--department", "hosting",
-              message="not an email")
-    bad_input(desk, "admin", "agent", "add", "a@host.test", "--name", "x", "--department", "plumbing",
-              message="unknown department")
+    bad_input(
+        desk,
+        "admin",
+        "agent",
+        "add",
+        "nope",
+        "--name",
+        "x",
+        "--department",
+        "hosting",
+        message="not an email",
+    )
+    bad_input(
+        desk,
+        "admin",
+        "agent",
+        "add",
+        "a@host.test",
+        "--name",
+        "x",
+        "--department",
+        "plumbing",
+        message="unknown department",
+    )
     bad_input(desk, "admin", "agent", "add", "a@host.test", "--name", "x", message="--department")
-    bad_input(desk, "admin", "agent", "add", "owner@alpha.test", "--name", "x", "--department", "hosting",
-              message="already")
-    bad_input(desk, "admin", "account", "add", "alpha", "--name", "x", "--owner-email", "n@x.test",
-              message="already exists")
-    bad_input(desk, "admin", "account", "add", "delta", "--name", "x", "--owner-email", "n@x.test",
-              "--reseller", "beta", message="not a reseller")
-    bad_input(desk, "admin", "account", "add", "delta", "--name", "x", "--owner-email", "n@x.test",
-              "--reseller", "nosuch", expect=3, message="no account")
-    bad_input(desk, "admin", "account", "add", "delta", "--name", "x", "--owner-email", "n@x.test",
-              "--lang", "fr", message="--lang")
-    bad_input(desk, "admin", "account", "add", "delta", "--name", "x", "--owner-email", "dev@alpha.test",
-              message="already")
-    bad_input(desk, "admin", "contact", "add", "nosuch", "c@x.test", "--name", "x", expect=3,
-              message="no account")
+    bad_input(
+        desk,
+        "admin",
+        "agent",
+        "add",
+        "owner@alpha.test",
+        "--name",
+        "x",
+        "--department",
+        "hosting",
+        message="already",
+    )
+    bad_input(
+        desk,
+        "admin",
+        "account",
+        "add",
+        "alpha",
+        "--name",
+        "x",
+        "--owner-email",
+        "n@x.test",
+        message="already exists",
+    )
+    bad_input(
+        desk,
+        "admin",
+        "account",
+        "add",
+        "delta",
+        "--name",
+        "x",
+        "--owner-email",
+        "n@x.test",
+        "--reseller",
+        "beta",
+        message="not a reseller",
+    )
+    bad_input(
+        desk,
+        "admin",
+        "account",
+        "add",
+        "delta",
+        "--name",
+        "x",
+        "--owner-email",
+        "n@x.test",
+        "--reseller",
+        "nosuch",
+        expect=3,
+        message="no account",
+    )
+    bad_input(
+        desk,
+        "admin",
+        "account",
+        "add",
+        "delta",
+        "--name",
+        "x",
+        "--owner-email",
+        "n@x.test",
+        "--lang",
+        "fr",
+        message="--lang",
+    )
+    bad_input(
+        desk,
+        "admin",
+        "account",
+        "add",
+        "delta",
+        "--name",
+        "x",
+        "--owner-email",
+        "dev@alpha.test",
+        message="already",
+    )
+    bad_input(
+        desk,
+        "admin",
+        "contact",
+        "add",
+        "nosuch",
+        "c@x.test",
+        "--name",
+        "x",
+        expect=3,
+        message="no account",
+    )
     bad_input(desk, "admin", "contact", "add", "alpha", "c@", "--name", "x", message="not an email")
     bad_input(desk, "admin", "service", "add", "alpha", "alpha.test", message="already has service")
     bad_input(desk, "admin", "service", "add", "alpha", "x.test", "--kind", "vps", message="--kind")
-    bad_input(desk, "admin", "token", "issue", "ghost@x.test", expect=3, message="no agent or contact")
-    bad_input(desk, "admin", "token", "revoke", "ghost@x.test", expect=3, message="no agent or contact")
+    bad_input(
+        desk, "admin", "token", "issue", "ghost@x.test", expect=3, message="no agent or contact"
+    )
+    bad_input(
+        desk, "admin", "token", "revoke", "ghost@x.test", expect=3, message="no agent or contact"
+    )
 
 
 def test_version_and_help(runner):
@@ -635,7 +1054,22 @@ def test_version_and_help(runner):
 
     assert runner.invoke(cli, ["--version"]).stdout.startswith("tix, version ")
     helped = runner.invoke(cli, ["--help"]).stdout
-    for command in ("create", "list", "show", "reply", "reassign", "status", "close", "reopen",
-                    "attachment", "init", "login", "whoami", "db", "admin", "demo"):
+    for command in (
+        "create",
+        "list",
+        "show",
+        "reply",
+        "reassign",
+        "status",
+        "close",
+        "reopen",
+        "attachment",
+        "init",
+        "login",
+        "whoami",
+        "db",
+        "admin",
+        "demo",
+    ):
         assert command in helped
     assert runner.invoke(cli, ["nosuchcommand"]).exit_code == 2

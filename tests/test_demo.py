@@ -28,8 +28,15 @@ def test_demo_walks_a_ticket_through_its_life(tmp_path):
     tix = Path(sys.executable).with_name("tix")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIX_")}
     env.update(HOME=str(tmp_path), NO_COLOR="1")
-    result = subprocess.run([str(tix), "demo"], env=env, cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [str(tix), "demo"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     notes = [line[2:] for line in out.splitlines() if line.startswith("# ")]

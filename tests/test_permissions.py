@@ -19,17 +19,19 @@ def codes_seen(desk, as_, *extra):
 @pytest.fixture
 def tickets(desk):
     """One ticket per account, each opened by that account's owner."""
-    return {who: desk.create(who, subject=f"{who} problem")
-            for who in ("alpha", "beta", "resel", "client", "other_resel", "other_client")}
+    return {
+        who: desk.create(who, subject=f"{who} problem")
+        for who in ("alpha", "beta", "resel", "client", "other_resel", "other_client")
+    }
 
 
 def test_each_customer_sees_only_their_accounts_tickets(desk, tickets):
     everything = set(tickets.values())
     assert codes_seen(desk, "alpha") == {tickets["alpha"]}
-    assert codes_seen(desk, "alpha_dev") == {tickets["alpha"]}        # sub-contact: same account
+    assert codes_seen(desk, "alpha_dev") == {tickets["alpha"]}  # sub-contact: same account
     assert codes_seen(desk, "alpha_quiet") == {tickets["alpha"]}
     assert codes_seen(desk, "beta") == {tickets["beta"]}
-    assert codes_seen(desk, "client") == {tickets["client"]}          # not the reseller's own
+    assert codes_seen(desk, "client") == {tickets["client"]}  # not the reseller's own
     assert codes_seen(desk, "resel") == {tickets["resel"], tickets["client"]}
     assert codes_seen(desk, "other_resel") == {tickets["other_resel"], tickets["other_client"]}
     for agent in ("admin", "hosting_agent", "billing_agent"):
@@ -45,7 +47,10 @@ def test_sub_contact_acts_on_the_accounts_tickets(desk, tickets):
 def test_reseller_acts_for_a_client_but_not_for_another_resellers_client(desk, tickets):
     desk.tix("reply", tickets["client"], "-m", "Reseller here.", as_="resel")
     code = desk.create("resel", "For my client", "hosting", "low", "x", "--account", "client")
-    assert deskdb.ticket(desk.url, code).account_id == deskdb.ticket(desk.url, tickets["client"]).account_id
+    assert (
+        deskdb.ticket(desk.url, code).account_id
+        == deskdb.ticket(desk.url, tickets["client"]).account_id
+    )
     assert code in codes_seen(desk, "client")
     assert codes_seen(desk, "resel", "--account", "client") == {tickets["client"], code}
 
@@ -75,15 +80,23 @@ COMMANDS = {
 
 # (who, whose ticket): another customer, a sub-contact, a reseller's client vs the reseller,
 # resellers vs another reseller's client, a customer vs some reseller's client.
-NOT_YOURS = [("beta", "alpha"), ("alpha_dev", "beta"), ("client", "resel"),
-             ("resel", "other_client"), ("other_resel", "client"), ("alpha", "client")]
+NOT_YOURS = [
+    ("beta", "alpha"),
+    ("alpha_dev", "beta"),
+    ("client", "resel"),
+    ("resel", "other_client"),
+    ("other_resel", "client"),
+    ("alpha", "client"),
+]
 
 
 def test_a_ticket_not_yours_reads_exactly_like_one_that_does_not_exist(desk, tickets):
     before = deskdb.dump(desk.url)
     for who, whose in NOT_YOURS:
         for name, args in COMMANDS.items():
-            (theirs, missing) = _not_found_messages(desk, {"theirs": tickets[whose], "args": args}, who)
+            (theirs, missing) = _not_found_messages(
+                desk, {"theirs": tickets[whose], "args": args}, who
+            )
             assert theirs == missing, (who, whose, name)
             assert theirs[0] == 3 and theirs[1] == "", (who, whose, name)
             assert theirs[2] == "tix: error: no ticket CODE\n", (who, whose, name)
@@ -94,7 +107,10 @@ def test_a_ticket_not_yours_reads_exactly_like_one_that_does_not_exist(desk, tic
 
 
 def test_another_account_reads_exactly_like_an_unknown_one(desk, tickets):
-    for args in (["list", "--account"], ["create", "-d", "hosting", "-s", "x", "-m", "y", "--account"]):
+    for args in (
+        ["list", "--account"],
+        ["create", "-d", "hosting", "-s", "x", "-m", "y", "--account"],
+    ):
         theirs = desk.tix(*args, "beta", as_="alpha", expect=3)
         missing = desk.tix(*args, "nosuch", as_="alpha", expect=3)
         assert theirs.stderr.replace("beta", "X") == missing.stderr.replace("nosuch", "X")
@@ -110,19 +126,25 @@ def test_agents_act_on_every_account(desk, tickets):
 
 def test_only_agents_reassign_change_priority_note_or_set_status(desk, tickets):
     before = deskdb.dump(desk.url)
-    for who, code in (("alpha", tickets["alpha"]), ("alpha_dev", tickets["alpha"]),
-                      ("resel", tickets["client"])):
+    for who, code in (
+        ("alpha", tickets["alpha"]),
+        ("alpha_dev", tickets["alpha"]),
+        ("resel", tickets["client"]),
+    ):
         _refused_to_customer(desk, who, code)
     assert deskdb.dump(desk.url) == before
 
 
 def _refused_to_customer(desk, who, code):
-    for args in (["reassign", code, "--priority", "emergency"],
-                 ["reassign", code, "--department", "billing"],
-                 ["reassign", code, "--agent", "hosting@host.test"],
-                 ["reply", code, "--internal", "-m", "psst"],
-                 ["status", code, "on-hold"], ["status", code, "in-progress"],
-                 ["list", "--assignee", "me"]):
+    for args in (
+        ["reassign", code, "--priority", "emergency"],
+        ["reassign", code, "--department", "billing"],
+        ["reassign", code, "--agent", "hosting@host.test"],
+        ["reply", code, "--internal", "-m", "psst"],
+        ["status", code, "on-hold"],
+        ["status", code, "in-progress"],
+        ["list", "--assignee", "me"],
+    ):
         result = desk.tix(*args, as_=who, expect=4)
         assert result.stderr.startswith("tix: error: only agents"), (who, args)
 
@@ -150,9 +172,20 @@ def test_only_admins_use_tix_admin(desk):
 
 
 def test_an_admin_made_agent_may_use_tix_admin(desk):
-    desk.tix("admin", "agent", "add", "boss@host.test", "--name", "Boss", "--department", "sales",
-             "--admin")
-    desk.tokens["boss"] = desk.tix("admin", "token", "issue", "boss@host.test", "--quiet").stdout.strip()
+    desk.tix(
+        "admin",
+        "agent",
+        "add",
+        "boss@host.test",
+        "--name",
+        "Boss",
+        "--department",
+        "sales",
+        "--admin",
+    )
+    desk.tokens["boss"] = desk.tix(
+        "admin", "token", "issue", "boss@host.test", "--quiet"
+    ).stdout.strip()
     desk.tix("admin", "department", "add", "legal", "--name", "Legal", as_="boss")
 
 
@@ -167,7 +200,9 @@ def test_not_logged_in_and_revoked_tokens_are_refused(desk, tickets):
     desk.tokens["junk"] = "tix_not-a-real-token"
     assert "token not valid" in desk.tix("list", as_="junk", expect=4).stderr
     # A new token works again; the other contacts of the account were never affected.
-    desk.tokens["beta"] = desk.tix("admin", "token", "issue", "owner@beta.test", "--quiet").stdout.strip()
+    desk.tokens["beta"] = desk.tix(
+        "admin", "token", "issue", "owner@beta.test", "--quiet"
+    ).stdout.strip()
     assert codes_seen(desk, "beta") == {tickets["beta"]}
 
 

@@ -386,7 +386,10 @@ def test_a_whole_ticket_life_as_the_application_role(desk, tmp_path):
         assert [m["body"] for m in shown["messages"]] == ["No mail since 9:00.", "Fixed, please check."]
         assert "note" not in [e["kind"] for e in shown["events"]]
         agent_view = json.loads(desk.tix("show", code, "--format", "json", as_="hosting_agent").stdout)
-        assert len(agent_view["messages"]) == 3 and len(agent_view["attachments"]) == 2
+        # The agent also sees the internal note (and the ticket assistant's, filed with the
+        # customer's own create through tix_add_assistant_note) and the note's file.
+        internal = [m["body"] for m in agent_view["messages"] if m["internal"]]
+        assert "Check MX." in internal and len(agent_view["attachments"]) == 2
         got = desk.tix("attachment", "get", code, str(shown["attachments"][0]["id"]), "-o", "-",
                        as_="alpha")
         assert got.stdout_bytes == b"\x89PNG fake"
@@ -403,6 +406,19 @@ def test_a_whole_ticket_life_as_the_application_role(desk, tmp_path):
         # tix-jobs connected as the bare application role has no token: it sees no work at all.
         frozen.tick(timedelta(hours=1))
         assert "reminded 0, closed 0, sent 0" in jobs(desk.app_url, "run").stdout
+
+
+def test_a_customer_reply_cancels_the_queued_reminder_as_the_application_role(desk):
+    from jobs_support import jobs
+
+    with freeze_time("2025-03-03 10:00:00") as frozen:
+        code = desk.create("alpha")
+        desk.tix("reply", code, "-m", "Fixed?", as_="hosting_agent")
+        frozen.tick(timedelta(hours=49))
+        jobs(desk.url, "remind")                      # queued, not sent
+        desk.tix("reply", code, "-m", "Not fixed.", as_="alpha")
+        reminders = [row.status for row in deskdb.outbox(desk.url, code) if row.kind == "reminder"]
+        assert reminders and set(reminders) == {"cancelled"}
 
 
 def test_admin_work_as_the_application_role(desk):

@@ -22,21 +22,45 @@ def all_models() -> list[type[pw.Model]]:
 
 def kind_of_column(data_type: str) -> str:
     text = data_type.lower()
-    for needle, kind in (("timestamp", "datetime"), ("datetime", "datetime"), ("int", "integer"),
-                         ("serial", "integer"), ("bool", "boolean"), ("blob", "blob"),
-                         ("bytea", "blob"), ("text", "text"), ("char", "text"), ("real", "float"),
-                         ("double", "float"), ("numeric", "float"), ("date", "date"),
-                         ("json", "json")):
+    for needle, kind in (
+        ("timestamp", "datetime"),
+        ("datetime", "datetime"),
+        ("int", "integer"),
+        ("serial", "integer"),
+        ("bool", "boolean"),
+        ("blob", "blob"),
+        ("bytea", "blob"),
+        ("text", "text"),
+        ("char", "text"),
+        ("real", "float"),
+        ("double", "float"),
+        ("numeric", "float"),
+        ("date", "date"),
+        ("json", "json"),
+    ):
         if needle in text:
             return kind
     return text
 
 
 FIELD_KINDS = {
-    "AUTO": "integer", "BIGAUTO": "integer", "INT": "integer", "BIGINT": "integer",
-    "SMALLINT": "integer", "TEXT": "text", "VARCHAR": "text", "CHAR": "text",
-    "DATETIME": "datetime", "TIMESTAMP": "datetime", "BOOL": "boolean", "BLOB": "blob",
-    "FLOAT": "float", "DOUBLE": "float", "DECIMAL": "float", "DATE": "date", "JSON": "json",
+    "AUTO": "integer",
+    "BIGAUTO": "integer",
+    "INT": "integer",
+    "BIGINT": "integer",
+    "SMALLINT": "integer",
+    "TEXT": "text",
+    "VARCHAR": "text",
+    "CHAR": "text",
+    "DATETIME": "datetime",
+    "TIMESTAMP": "datetime",
+    "BOOL": "boolean",
+    "BLOB": "blob",
+    "FLOAT": "float",
+    "DOUBLE": "float",
+    "DECIMAL": "float",
+    "DATE": "date",
+    "JSON": "json",
 }
 
 
@@ -68,13 +92,19 @@ def test_models_and_migrated_schema_agree(store_url):
                 if sqlite and expected == "boolean":
                     expected = "integer"  # SQLite keeps booleans as 0/1
                 if actual != expected:
-                    problems.append(f"{table}.{name}: {column.data_type} in the table, "
-                                    f"{field.field_type} in the model")
+                    problems.append(
+                        f"{table}.{name}: {column.data_type} in the table, "
+                        f"{field.field_type} in the model"
+                    )
                 if bool(column.null) != bool(field.null) and not field.primary_key:
-                    problems.append(f"{table}.{name}: null={column.null} in the table, "
-                                    f"null={field.null} in the model")
-            model_pk = sorted(f.column_name for f in (
-                model._meta.get_primary_keys() if model._meta.primary_key else []))
+                    problems.append(
+                        f"{table}.{name}: null={column.null} in the table, "
+                        f"null={field.null} in the model"
+                    )
+            model_pk = sorted(
+                f.column_name
+                for f in (model._meta.get_primary_keys() if model._meta.primary_key else [])
+            )
             if sorted(db.get_primary_keys(table)) != model_pk:
                 problems.append(f"{table}: primary key {db.get_primary_keys(table)} vs {model_pk}")
             unique_columns = {tuple(i.columns) for i in db.get_indexes(table) if i.unique}
@@ -89,7 +119,9 @@ def test_migrations_are_recorded_once_and_upgrade_is_idempotent(store_url):
     with deskdb.opened(store_url) as db:
         kind = store.dialect(db)
         expected = [(v, n) for v, n, _ in store.available_migrations(kind)]
-        recorded = [(r.version, r.name) for r in SchemaMigration.select().order_by(SchemaMigration.version)]
+        recorded = [
+            (r.version, r.name) for r in SchemaMigration.select().order_by(SchemaMigration.version)
+        ]
         assert recorded == expected
     before = deskdb.dump(store_url)
     with deskdb.opened(store_url) as db:
@@ -147,7 +179,8 @@ def test_concurrent_upgrades_apply_each_migration_once(empty_url):
     with deskdb.opened(empty_url) as db:
         names = [f"{v:04d}_{n}" for v, n, _ in store.available_migrations(store.dialect(db))]
         assert [r.version for r in SchemaMigration.select().order_by(SchemaMigration.version)] == [
-            int(n[:4]) for n in names]
+            int(n[:4]) for n in names
+        ]
         assert db.execute_sql("SELECT count(*) FROM departments").fetchone()[0] == 6
     # Each migration is reported applied by exactly one of the upgraders.
     assert sorted(name for applied in results for name in applied) == sorted(names)

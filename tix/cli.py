@@ -17,6 +17,12 @@ EXIT_OK, EXIT_OTHER, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_NOT_ALLOWED = 0, 1, 2, 3
 class TixGroup(click.Group):
     """Turns tix's own errors and store failures into one line on stderr and an exit code."""
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.ClickException as exc:  # `tix --db` without its URL, and the like
+            usage_error(exc)
+
     def invoke(self, ctx):
         try:
             result = super().invoke(ctx)
@@ -26,12 +32,19 @@ class TixGroup(click.Group):
             if getattr(exc, "exit_code", getattr(exc, "code", 1)) in (0, None):
                 end_command_transaction(ctx, commit=True)
             raise
+        except click.ClickException as exc:
+            usage_error(exc)
         except TixError as exc:
             fail(str(exc), exc.exit_code)
-        except UnicodeError:
+        except UnicodeError:  # before ValueError, its base class
             # Undecodable bytes on stdin, or in argv (Python keeps those as surrogates that
             # no database accepts); the store rolled back whatever the command had begun.
             fail("input is not valid UTF-8", EXIT_INVALID)
+        except ValueError as exc:
+            # psycopg2 refuses NUL in a query parameter (SQLite takes it): bad input, not a crash.
+            if "NUL (0x00)" not in str(exc):
+                raise
+            fail("input contains a NUL character", EXIT_INVALID)
         except Exception as exc:
             store_error = as_store_error(exc, ctx)
             if store_error is None:
@@ -43,8 +56,29 @@ class TixGroup(click.Group):
 
 
 def fail(message: str, code: int):
-    click.echo(f"tix: error: {message}", err=True)
+    click.echo(f"tix: error: {one_line(message)}", err=True)
     sys.exit(code)
+
+
+def one_line(text: str) -> str:
+    """The message as one printable line whatever the user typed into it (a URL, a name):
+    control characters, line and paragraph separators and undecodable bytes are escaped."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
+
+
+def usage_error(exc: click.ClickException):
+    """click's own errors (unknown option, bad choice, missing argument) in tix's one-line form,
+    with the exit code click gives them (2 for usage). `tix` or a group alone still shows help."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        raise exc
+    message = " ".join(exc.format_message().split())
+    command = getattr(getattr(exc, "ctx", None), "command_path", None)
+    if isinstance(exc, click.UsageError) and command:
+        message += f" (see `{command} --help`)"
+    fail(message, exc.exit_code)
 
 
 def as_store_error(exc: Exception, ctx) -> StoreError | None:
@@ -56,6 +90,12 @@ def as_store_error(exc: Exception, ctx) -> StoreError | None:
 
     url = (ctx.obj or {}).get("url", "")
     line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if line == "database is locked":
+        from tix.store import busy_timeout_ms
+
+        return StoreError(f"store {mask_url(url)} is locked by another process (waited "
+                          f"{busy_timeout_ms() / 1000:g}s, TIX_BUSY_TIMEOUT): nothing was "
+                          "changed; try again")
     return StoreError(f"store {mask_url(url)} failed: {hide_secrets(line, url)}")
 
 
@@ -135,7 +175,7 @@ def read_body(message: str | None, *, required: bool = True) -> str | None:
     """The text of a message: -m, else stdin when it is not a terminal, else $EDITOR."""
     if message is not None:
         return message
-    stdin = click.get_binary_stream("stdin")
+    stdin = sys.stdin.buffer  # click.get_binary_stream is deprecated (gone in click 9)
     if not stdin.isatty():
         data = stdin.read(8 * 1024 * 1024 + 1)
         if len(data) > 8 * 1024 * 1024:
@@ -163,6 +203,8 @@ def parse_since(ctx, param, value):
         return clock.now() - parse_duration(value)
     except InvalidInput:
         pass
+    except OverflowError:  # a duration reaching back before year 1
+        raise click.BadParameter(f"{value!r} reaches back further than the calendar") from None
     from datetime import timezone
 
     from dateutil import parser
@@ -184,8 +226,21 @@ def read_attachments(paths):
     return [tickets.read_attachment(path, conf) for path in paths]
 
 
+class FilePath(click.Path):
+    """click.Path that refuses a NUL or an unencodable character in a file name as bad input
+    (exit 2) instead of crashing in os.stat."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("a file name cannot contain a NUL character", param, ctx)
+        try:
+            return super().convert(value, param, ctx)
+        except UnicodeEncodeError:  # a lone surrogate no file system name can hold
+            self.fail(f"{value!r} is not a file name this system can use", param, ctx)
+
+
 def attach_option(func):
-    return click.option("--attach", "attach", multiple=True, type=click.Path(dir_okay=False),
+    return click.option("--attach", "attach", multiple=True, type=FilePath(dir_okay=False),
                         help="file to attach (repeatable; 10 MiB each by default)")(func)
 
 
@@ -255,7 +310,7 @@ def login(ctx, token_option):
     open_store(ctx)
     token = token_option
     if token is None:
-        stdin = click.get_text_stream("stdin")
+        stdin = sys.stdin
         token = click.prompt("token", hide_input=True) if stdin.isatty() else stdin.readline()
     begin_command_transaction(ctx)
     principal = auth.principal_for_token(token)
@@ -351,6 +406,11 @@ def create(ctx, department, priority, subject, message, service, account, attach
     if ask and message is None and not stdin_is_terminal:
         raise InvalidInput("--ask reads your answers from stdin: give the body with -m")
     body = read_body(message)
+    # Input that will be refused is refused before the assistant spends its time on it.
+    from tix import settings
+
+    tickets.clean_subject(subject), tickets.clean_body(body, settings.load())
+    tickets.check_priority(priority)
     interactive = ask or (stdin_is_terminal and not yes)
     review, body = review_before_filing(
         ctx, principal, interactive, department=department, priority=priority, subject=subject,
@@ -461,6 +521,9 @@ def reply(ctx, code, message, internal, template_name, attach):
 
     principal = whoami(ctx)
     ticket = tickets.get_ticket(principal, code)
+    if internal:
+        # Refuse before asking for a body: a customer should not type a note that is then rejected.
+        principal.require_agent("write internal notes")
     files = read_attachments(attach)
     if template_name is not None:
         from tix import desk
@@ -542,7 +605,7 @@ def attachment():
 @attachment.command(name="get")
 @code_argument
 @click.argument("attachment_id", type=int)
-@click.option("-o", "--output", "target", type=click.Path(dir_okay=False, writable=True),
+@click.option("-o", "--output", "target", type=FilePath(dir_okay=False, writable=True),
               help="write here (default: the attachment's name in the current folder; - for stdout)")
 @click.pass_context
 def attachment_get(ctx, code, attachment_id, target):
@@ -555,7 +618,9 @@ def attachment_get(ctx, code, attachment_id, target):
     item = tickets.get_attachment(principal, tickets.get_ticket(principal, code), attachment_id)
     data = bytes(item.data)
     if target == "-":
-        click.get_binary_stream("stdout").write(data)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
         return
     path = Path(target or Path(item.filename).name)
     if target is None and path.exists():
@@ -728,7 +793,7 @@ def token_revoke(ctx, email):
 
 
 @cli.command()
-@click.option("--keep", type=click.Path(file_okay=False), help="build the demo store in this folder and keep it")
+@click.option("--keep", type=FilePath(file_okay=False), help="build the demo store in this folder and keep it")
 def demo(keep):
     """Walk one ticket through its life on a throwaway SQLite store, printing each step."""
     from tix.demo import run

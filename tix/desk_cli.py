@@ -8,7 +8,7 @@ commands so `tix --help` stays fast.
 import click
 
 from tix import output
-from tix.cli import cli, code_argument, parse_since, read_body, whoami
+from tix.cli import FilePath, cli, code_argument, parse_since, read_body, whoami
 from tix.errors import InvalidInput, TixError
 
 
@@ -230,7 +230,7 @@ def sla(ctx, fmt):
 @click.option("--priority", "-p", help="only this priority")
 @click.option("--by", type=click.Choice(["hour", "department"]), default="hour", show_default=True,
               help="the chart: first response by hour of day the ticket was opened, or by department")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True),
+@click.option("--plot", "plot_path", type=FilePath(dir_okay=False, writable=True),
               help="also write the chart as a PNG (needs matplotlib: pip install 'tix[plot]')")
 @output.format_option
 @click.pass_context

@@ -37,6 +37,15 @@ class NotLoggedIn(TixError):
     exit_code = 4
 
 
+def shown(text: str, limit: int = 60) -> str:
+    """What a user typed, fit for a one-line message: as typed if it is short printable text,
+    else quoted with its control characters escaped, and cut."""
+    text = text or ""
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    return text if text.isprintable() else repr(text)
+
+
 def ticket_not_found(code: str) -> NotFound:
     # One message for "does not exist" and "not yours", so nobody learns another account's codes.
-    return NotFound(f"no ticket {code.upper()!s}")
+    return NotFound(f"no ticket {shown(code.upper())}")

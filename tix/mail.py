@@ -207,10 +207,26 @@ _UNSAFE = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
 def header_safe(text: str, limit: int = 200) -> str:
     """Text from a ticket made fit for a header: one line, no control characters, and no
     `=?...?=` sequence a mail client would decode into something else."""
-    cleaned = "".join(" " if unicodedata.category(ch) in _UNSAFE else ch for ch in text or "")
+    text = text or ""
+    if text.isascii() and text.isprintable():
+        cleaned = text  # no control character (the only unsafe category ASCII has)
+    else:
+        cleaned = "".join(" " if unicodedata.category(ch) in _UNSAFE else ch for ch in text)
     cleaned = re.sub(r"\s+", " ", cleaned).strip()
     cleaned = cleaned.replace("=?", "= ?").replace("?=", "? =")
     return cleaned[:limit]
+
+
+# Characters with a meaning in an address header (RFC 5322 specials). formataddr quotes them,
+# but Python's email folding drops the quotes of a long display name, and then `Name,
+# other@evil.test` would put a second address into To (and a lone `.` next to an encoded word
+# makes a header Python's own parser fails on); without them a name is always one phrase.
+_ADDRESS_SPECIALS = re.compile(r'[,;:<>@()\[\]\\".]')
+
+
+def display_name(name: str) -> str:
+    """A person's name fit for a To header: header_safe, without address punctuation."""
+    return header_safe(_ADDRESS_SPECIALS.sub(" ", name or ""), 80)
 
 
 @dataclass(frozen=True)
@@ -264,7 +280,7 @@ def build(
 
     msg = EmailMessage()
     msg["From"] = conf.mail_from
-    msg["To"] = formataddr((header_safe(recipient.name, 80), recipient.email))
+    msg["To"] = formataddr((display_name(recipient.name), recipient.email))
     safe_subject = header_safe(subject)
     msg["Subject"] = f"[{code}] {safe_subject}" if code else safe_subject
     msg["Message-ID"] = message_id
@@ -361,7 +377,7 @@ def raw_message(*, kind: str, code: str | None, subject: str, body: str, recipie
     from email.utils import formataddr, format_datetime
 
     now = now or clock.now()
-    name = header_safe(recipient.name, 80)
+    name = display_name(recipient.name)
     plain_to = f"To: {name} <{recipient.email}>"
     if not (_PLAIN_NAME.fullmatch(name) and _PLAIN_ADDRESS.fullmatch(recipient.email)
             and len(plain_to) <= _MAX_LINE):
@@ -402,7 +418,8 @@ def outbox_rows(*, kind: str, recipients: list[Recipient], values: dict, ticket_
     for recipient in recipients:
         lang_values = dict(values, name=recipient.name)
         if recipient.lang in STATUS_WORDS and "status" in values:
-            lang_values["status"] = STATUS_WORDS[recipient.lang].get(values["status"], values["status"])
+            words = STATUS_WORDS[recipient.lang]
+            lang_values["status"] = words.get(values["status"], values["status"])
         subject, body = render(kind, recipient.lang, lang_values, templates)
         message_id = f"<{uuid.uuid4().hex}@{conf.mail_domain}>"
         stored_subject, raw = raw_message(kind=kind, code=code, subject=subject, body=body,
@@ -417,13 +434,18 @@ def outbox_rows(*, kind: str, recipients: list[Recipient], values: dict, ticket_
     return rows
 
 
-# Rows per INSERT: 11 values each stays far below SQLite's limit on bound variables.
-INSERT_CHUNK = 200
+OUTBOX_COLUMNS = ("message_id", "ticket_id", "kind", "recipient", "subject", "raw", "status",
+                  "next_attempt_at", "reminder_of", "created_at")
 
 
 def insert_outbox_rows(rows: list[dict]) -> None:
-    for start in range(0, len(rows), INSERT_CHUNK):
-        Outbox.insert_many(rows[start:start + INSERT_CHUNK]).execute()
+    """Insert the rows outbox_rows made, a few hundred per statement."""
+    from tix.store import insert_rows
+
+    insert_rows("outbox", OUTBOX_COLUMNS, [(
+        row["message_id"], row["ticket"], row["kind"], row["recipient"], row["subject"],
+        row["raw"], row["status"], row["next_attempt_at"], row["reminder_of"], row["created_at"],
+    ) for row in rows])
 
 
 def queue(

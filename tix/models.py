@@ -193,6 +193,8 @@ class Outbox(BaseModel):
     recipient = pw.TextField()
     subject = pw.TextField()
     raw = pw.TextField()
+    # pending, sending, sent, failed, dead, uncertain, or cancelled (a reminder whose wait ended
+    # before it went out; migration 0007).
     status = pw.TextField(default="pending")
     attempts = pw.IntegerField(default=0)
     next_attempt_at = pw.DateTimeField()

@@ -63,8 +63,9 @@ def attachment_dict(item) -> dict:
 
 
 # The keys of ticket_dict, in order: the CSV header of a list, even an empty one.
-TICKET_FIELDS = ["code", "subject", "status", "priority", "department", "department_name", "account",
-                 "assignee", "created_at", "updated_at", "waiting_since", "closed_at", "close_reason"]
+TICKET_FIELDS = ["code", "subject", "status", "priority", "department", "department_name",
+                 "account", "assignee", "created_at", "updated_at", "waiting_since", "closed_at",
+                 "close_reason"]
 
 
 def emit_rows(rows: list[dict], columns: list[str], fmt: str, headers: list[str] | None = None,
@@ -75,7 +76,8 @@ def emit_rows(rows: list[dict], columns: list[str], fmt: str, headers: list[str]
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0].keys()) if rows else (fields or columns),
+        header = list(rows[0].keys()) if rows else (fields or columns)
+        writer = csv.DictWriter(buffer, fieldnames=header,
                                 extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
@@ -148,13 +150,24 @@ def emit_object(obj: dict, fmt: str, human) -> None:
 def _cell(value):
     if value is None:
         return "-"
-    text = str(value)
+    text = printable(str(value))
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text from customers made safe for a terminal: control characters other than newline and
+    tab (escape sequences, bell, a carriage return that hides a line) are shown as \\xNN, so
+    nobody's message can clear, retitle or rewrite an agent's screen. JSON keeps the text as is."""
+    text = text.replace("\r\n", "\n")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
 
 
 def show_ticket(obj: dict, *, attachments: list[dict]) -> None:
     """The human view of `tix show`: a header, then the thread."""
-    click.secho(f"{obj['code']}  {obj['subject']}", bold=True)
+    click.secho(printable(f"{obj['code']}  {obj['subject']}"), bold=True)
     click.echo(
         f"status {obj['status']} · priority {obj['priority']} · {obj['department_name']} · "
         f"account {obj['account']} · assignee {obj['assignee'] or '-'}"
@@ -165,15 +178,27 @@ def show_ticket(obj: dict, *, attachments: list[dict]) -> None:
         label = " [internal note]" if message["internal"] else ""
         click.echo("")
         click.secho(f"--- {message['author']} · {message['created_at']}{label}", fg="yellow" if label else None)
-        click.echo(message["body"])
+        click.echo(printable(message["body"]))
     if attachments:
         click.echo("\nattachments:")
         for item in attachments:
-            click.echo(f"  #{item['id']} {item['filename']} ({item['size']} bytes, {item['content_type']})")
+            click.echo(printable(f"  #{item['id']} {item['filename']} ({item['size']} bytes, "
+                                 f"{item['content_type']})"))
     if obj.get("events") is not None:
         click.echo("\nhistory:")
         for event in obj["events"]:
             change = ""
-            if event["before"] or event["after"]:
-                change = f" {json.dumps(event['before'])} -> {json.dumps(event['after'])}"
+            if event["before"] and event["after"]:
+                change = f" {_compact(event['before'])} -> {_compact(event['after'])}"
+            elif event["before"] or event["after"]:
+                change = f" {_compact(event['before'] or event['after'])}"
             click.echo(f"  {event['at']}  {event['actor']}  {event['kind']}{change}")
+
+
+def _compact(values: dict) -> str:
+    """An event's before/after for people: `status=answered priority=high`."""
+    def show(value):
+        plain = isinstance(value, str) and value and not any(ch.isspace() for ch in value)
+        return value if plain else json.dumps(value, ensure_ascii=False)
+
+    return " ".join(f"{key}={show(value)}" for key, value in values.items())

@@ -24,7 +24,10 @@ def parse_duration(text: str, what: str = "duration") -> timedelta:
     for amount, unit in _DURATION.findall(cleaned):
         if len(amount) > 9:
             raise InvalidInput(f"{what}: {text!r} is too large")
-        total += timedelta(**{_UNITS[unit.lower()]: int(amount)})
+        try:
+            total += timedelta(**{_UNITS[unit.lower()]: int(amount)})
+        except OverflowError:  # 999999999w: nine digits, but past timedelta's range
+            raise InvalidInput(f"{what}: {text!r} is too large") from None
     if total <= timedelta(0):
         raise InvalidInput(f"{what}: {text!r} must be longer than zero")
     return total

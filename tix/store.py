@@ -4,7 +4,7 @@ import os
 import re
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import peewee as pw
 
@@ -47,7 +47,10 @@ def mask_url(url: str) -> str:
 
 def hide_secrets(text: str, url: str) -> str:
     password = urlsplit(url).password
-    return text.replace(password, "***") if password else text
+    if not password:
+        return text
+    # Both spellings: as written in the URL, and decoded as the driver was given it.
+    return text.replace(password, "***").replace(unquote(password), "***")
 
 
 def sqlite_path(url: str) -> str:
@@ -87,17 +90,18 @@ def open_database(url: str) -> pw.Database:
         )
     elif url.startswith(("postgresql://", "postgres://")):
         parts = urlsplit(url)
-        password = parts.password or os.environ.get("TIX_DATABASE_PASSWORD")
+        # %-escapes ('@' as %40...) are how a URL carries these; the server wants them decoded.
+        password = unquote(parts.password or "") or os.environ.get("TIX_DATABASE_PASSWORD")
         params = {
             "host": parts.hostname or None,
             "port": parts.port or 5432,
-            "user": parts.username or None,
+            "user": unquote(parts.username or "") or None,
             "connect_timeout": 10,
             "application_name": "tix",
         }
         if password:
             params["password"] = password
-        db = pw.PostgresqlDatabase(parts.path.lstrip("/") or None, **params)
+        db = pw.PostgresqlDatabase(unquote(parts.path.lstrip("/")) or None, **params)
     else:
         raise StoreError(f"unsupported database URL {mask_url(url)!r}: use sqlite:/// or postgresql://")
     database_proxy.initialize(db)
@@ -139,8 +143,20 @@ def transaction(db: pw.Database | None = None):
     carries one person's identity into the next transaction."""
     db = db or database_proxy.obj
     if dialect(db) == "sqlite":
-        with db.atomic("IMMEDIATE") as txn:
-            yield txn
+        try:
+            with db.atomic("IMMEDIATE") as txn:
+                yield txn
+        except pw.OperationalError as exc:
+            # SQLite ends the transaction itself on some errors (disk full, I/O error); peewee's
+            # ROLLBACK then fails, and its "no transaction is active" would hide the cause.
+            if "no transaction is active" not in str(exc):
+                raise
+            cause = exc.__context__
+            while cause is not None and "no transaction is active" in str(cause):
+                cause = cause.__context__  # past the driver's own error under peewee's
+            if cause is None:
+                raise
+            raise pw.OperationalError(str(cause)) from None  # e.g. COMMIT: disk full
     else:
         outermost = not db.in_transaction()
         with db.atomic() as txn:
@@ -279,3 +295,22 @@ def _apply_postgresql(db, version, name, sql):
 def is_current(db: pw.Database) -> bool:
     applied = applied_versions(db)
     return all(v in applied for v, _, _ in available_migrations(dialect(db)))
+
+
+# Rows per INSERT statement: a few hundred, far below SQLite's limit on bound variables.
+INSERT_CHUNK = 200
+
+
+def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple],
+                db: pw.Database | None = None) -> None:
+    """Insert many rows with one multi-row INSERT per chunk. For the hourly job's batches:
+    peewee's insert_many spent more time converting each value than the database spent
+    storing it. Values go to the driver as they are (naive UTC datetimes, str, int, None)."""
+    db = db or database_proxy.obj
+    names = ", ".join(columns)
+    one = "(" + ", ".join([db.param] * len(columns)) + ")"
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start:start + INSERT_CHUNK]
+        params = [value for row in chunk for value in row]
+        values = ", ".join([one] * len(chunk))
+        db.execute_sql(f"INSERT INTO {table} ({names}) VALUES {values}", params)

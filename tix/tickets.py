@@ -25,9 +25,9 @@ from tix.auth import Principal
 from tix.errors import InvalidInput, NotAllowed, NotFound, ticket_not_found
 from tix.models import (
     PRIORITIES, STATUSES, Account, Agent, AgentDepartment, Attachment, Contact, Department, Event,
-    EscalationFiring, Message, Ticket, Service, Watcher,
+    EscalationFiring, Message, Outbox, Ticket, Service, Watcher,
 )
-from tix.store import transaction
+from tix.store import insert_rows, transaction
 
 AGENT_STATUSES = ("in-progress", "on-hold")
 # Who the event log names for the ticket assistant's note (tix/checks.py).
@@ -100,13 +100,20 @@ def check_attachments(files: list[NewAttachment], conf: settings.Settings) -> No
 
 def read_attachment(path: str, conf: settings.Settings) -> NewAttachment:
     file = Path(path)
+    limit = conf.attachment_max_bytes
     try:
         size = file.stat().st_size
-        if size > conf.attachment_max_bytes:
-            raise InvalidInput(f"attachment {file.name!r} is {size} bytes; the limit is {conf.attachment_max_bytes}")
-        data = file.read_bytes()
+        if size > limit:
+            raise InvalidInput(f"attachment {file.name!r} is {size} bytes; the limit is {limit}")
+        # Read no more than the limit allows: /dev/zero or a growing file reports a small size.
+        with file.open("rb") as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise InvalidInput(f"attachment {file.name!r} is over the limit of {limit} bytes")
     except OSError as exc:
         raise InvalidInput(f"cannot read attachment {path!r}: {exc.strerror}") from None
+    except ValueError:  # a NUL in the path
+        raise InvalidInput(f"cannot read attachment {path!r}: not a file name") from None
     return NewAttachment(filename=file.name, data=data)
 
 
@@ -148,17 +155,33 @@ def account_for(principal: Principal, handle: str | None) -> Account:
 def customer_recipients(ticket: Ticket) -> list[mail.Recipient]:
     """The account owner, the contact who opened the ticket, and every contact with ticket
     emails on; nobody else, each once."""
-    contacts = Contact.select().where(
-        (Contact.account == ticket.account_id)
+    return customer_recipients_of([ticket])[ticket.id]
+
+
+def customer_recipients_of(batch: list[Ticket]) -> dict[int, list[mail.Recipient]]:
+    """customer_recipients of many tickets (a tix-jobs batch) in one query."""
+    if not batch:
+        return {}
+    contacts = Contact.select(Contact.id, Contact.account, Contact.email, Contact.name, Contact.lang,
+                              Contact.is_owner, Contact.ticket_emails).where(
+        Contact.account.in_(sorted({t.account_id for t in batch}))
         & ((Contact.is_owner == True) | (Contact.ticket_emails == True)  # noqa: E712
-           | (Contact.id == ticket.contact_id))
+           | Contact.id.in_(sorted({t.contact_id for t in batch})))
     ).order_by(Contact.is_owner.desc(), Contact.id)
-    seen, result = set(), []
+    by_account: dict[int, list[Contact]] = {}
     for contact in contacts:
-        key = contact.email.lower()
-        if key not in seen:
-            seen.add(key)
-            result.append(mail.Recipient(contact.email, contact.name, contact.lang))
+        by_account.setdefault(contact.account_id, []).append(contact)
+    result = {}
+    for ticket in batch:
+        seen, recipients = set(), []
+        for contact in by_account.get(ticket.account_id, []):
+            if not (contact.is_owner or contact.ticket_emails or contact.id == ticket.contact_id):
+                continue  # fetched for another ticket of the batch that this contact opened
+            key = contact.email.lower()
+            if key not in seen:
+                seen.add(key)
+                recipients.append(mail.Recipient(contact.email, contact.name, contact.lang))
+        result[ticket.id] = recipients
     return result
 
 
@@ -187,14 +210,20 @@ def watcher_recipients(ticket: Ticket, exclude: Principal | None = None) -> list
 
 
 def _mail_values(ticket: Ticket, **extra) -> dict:
-    dept = Department.get_by_id(ticket.department_id)
-    values = {
+    return _mail_values_of([ticket], **extra)[ticket.id]
+
+
+def _mail_values_of(batch: list[Ticket], **extra) -> dict[int, dict]:
+    """What the templates say about each ticket of a batch: two queries however many."""
+    departments = {d.id: d.name_en for d in Department.select(Department.id, Department.name_en)
+                   .where(Department.id.in_(sorted({t.department_id for t in batch})))}
+    accounts = {a.id: a.name for a in Account.select(Account.id, Account.name)
+                .where(Account.id.in_(sorted({t.account_id for t in batch})))}
+    return {ticket.id: {
         "code": ticket.code, "subject": ticket.subject, "priority": ticket.priority,
-        "department": dept.name_en, "status": ticket.status,
-        "customer": Account.get_by_id(ticket.account_id).name,
-    }
-    values.update(extra)
-    return values
+        "department": departments[ticket.department_id], "status": ticket.status,
+        "customer": accounts[ticket.account_id], **extra,
+    } for ticket in batch}
 
 
 # -- the event log ----------------------------------------------------------------------------
@@ -238,8 +267,28 @@ CLOCK_CLEARED = {"waiting_since": None, "reminded_at": None, "reminder_delivered
 def _apply(ticket: Ticket, changes: dict) -> None:
     changes = dict(changes, updated_at=clock.now())
     Ticket.update(**changes).where(Ticket.id == ticket.id).execute()
+    if "reminded_at" in changes:
+        # The wait ended (CLOCK_CLEARED): its reminder, if still queued, would tell the customer
+        # a ticket that is no longer waiting "will be closed".
+        cancel_pending_reminders([ticket.id])
     for name, value in changes.items():
         setattr(ticket, name, value)
+
+
+REMINDER_CANCELLED = "cancelled: the ticket stopped waiting on the customer before it was sent"
+
+
+def cancel_pending_reminders(ticket_ids: list[int]) -> int:
+    """Cancel the reminders of these tickets that no run has begun to hand over: queued,
+    retrying, or claimed but not started (the claiming run then finds the row no longer its own
+    and skips it). One already being handed over may be delivered: it is left alone, and its
+    delivery arms nothing (reminder_delivered checks the wait it belongs to)."""
+    return (Outbox.update(status="cancelled", claimed_by=None, lease_until=None,
+                          last_error=REMINDER_CANCELLED)
+            .where(Outbox.ticket.in_(ticket_ids), Outbox.kind == "reminder",
+                   Outbox.status.in_(("pending", "failed"))
+                   | ((Outbox.status == "sending") & Outbox.attempt_started_at.is_null()))
+            .execute())
 
 
 # -- transitions ------------------------------------------------------------------------------
@@ -457,42 +506,36 @@ def reassign(principal: Principal, ticket: Ticket, *, department: str | None = N
         check_priority(priority)
     with transaction():
         ticket = _locked(ticket)
-        before, after = {}, {}
+        # before/after are the event's record (slugs, emails); changes are the column values.
+        before, after, changes = {}, {}, {}
         if department is not None:
             dept = department_by_slug(department)
             if dept.id != ticket.department_id:
                 before["department"] = Department.get_by_id(ticket.department_id).slug
-                after["department"] = dept.slug
-                ticket.department = dept
+                after["department"], changes["department"] = dept.slug, dept.id
         new_assignee = None
         if agent_email is not UNCHANGED:
-            if agent_email is None:
-                assignee_id = None
-            else:
+            if agent_email is not None:
                 new_assignee = Agent.get_or_none(
                     pw.fn.LOWER(Agent.email) == agent_email.strip().lower(), Agent.active == True)  # noqa: E712
                 if new_assignee is None:
                     raise InvalidInput(f"no active agent {agent_email!r}")
-                assignee_id = new_assignee.id
-            if assignee_id != ticket.assignee_id:
-                old = Agent.get_by_id(ticket.assignee_id).email if ticket.assignee_id else None
-                before["assignee"], after["assignee"] = old, new_assignee.email if new_assignee else None
-                ticket.assignee = assignee_id
+            new_id = new_assignee.id if new_assignee else None
+            if new_id != ticket.assignee_id:
+                before["assignee"] = Agent.get_by_id(ticket.assignee_id).email if ticket.assignee_id else None
+                after["assignee"] = new_assignee.email if new_assignee else None
+                changes["assignee"] = new_id
         if priority is not None and priority != ticket.priority:
             before["priority"], after["priority"] = ticket.priority, priority
-        if not after:
-            raise NotAllowed(f"ticket {ticket.code} already has those values")
-        changes = {}
-        if "department" in after:
-            changes["department"] = ticket.department_id
-        if "assignee" in after:
-            changes["assignee"] = ticket.assignee_id
-        if "priority" in after:
             changes["priority"] = priority
+        if not changes:
+            raise NotAllowed(f"ticket {ticket.code} already has those values")
         _apply(ticket, changes)
         _event(ticket, principal.actor, "reassigned", before=before, after=after)
-        if new_assignee is not None and new_assignee.id != (principal.agent.id if principal.agent else None):
-            mail.queue(kind="agent-assigned", recipients=[mail.Recipient(new_assignee.email, new_assignee.name, new_assignee.lang)],
+        # The new technician hears of it, unless they assigned it to themselves.
+        if changes.get("assignee") and changes["assignee"] != principal.agent.id:
+            mail.queue(kind="agent-assigned",
+                       recipients=[mail.Recipient(new_assignee.email, new_assignee.name, new_assignee.lang)],
                        values=_mail_values(ticket), ticket=ticket, conf=conf)
     return ticket
 
@@ -754,16 +797,18 @@ def list_tickets(
     if limit is not None:
         if limit < 1:
             raise InvalidInput("--limit must be at least 1")
-        query = query.limit(limit)
+        # Beyond a 64-bit integer neither database takes it; it means "all" anyway.
+        query = query.limit(min(limit, 2**63 - 1))
     return list(query)
 
 
 # -- job transitions --------------------------------------------------------------------------
 #
-# What `tix-jobs` does to tickets. Each transition is a compare-and-set: its UPDATE repeats, in
-# the WHERE, the status and timestamps the job selected the ticket on, so a reply (or another
-# run) that got there first makes it match nothing, and then no event and no email are written
-# either. Candidates are read in bounded batches by id; cutoffs are computed here, in UTC.
+# What `tix-jobs` does to tickets. Candidates are read in bounded batches by id (TIX_BATCH_SIZE)
+# and each batch is one transaction. Each ticket's transition is still a compare-and-set: the
+# batch's UPDATE repeats, in the WHERE, every condition the ticket was selected on, so a ticket a
+# reply (or another run) got to first matches nothing, and gets no event and no email; the rest
+# of the batch goes ahead. Cutoffs are computed here, in UTC.
 
 JOBS_ACTOR = "system:tix-jobs"
 
@@ -781,32 +826,78 @@ def wait_text(delay) -> str:
 
 def due_for_reminder(conf: settings.Settings, now, *, after_id: int = 0,
                      limit: int | None = None) -> list[Ticket]:
-    """Tickets waiting on the customer for at least remind_after and not yet reminded."""
-    return list(Ticket.select().where(
+    """Tickets waiting on the customer for at least remind_after and not yet reminded (their
+    id and code: remind_batch reads the rest as it changes them)."""
+    return list(Ticket.select(Ticket.id, Ticket.code).where(
         Ticket.status == "answered", Ticket.reminded_at.is_null(),
         Ticket.waiting_since <= now - conf.remind_after, Ticket.id > after_id,
     ).order_by(Ticket.id).limit(limit or conf.batch_size))
 
 
 def remind(ticket: Ticket, *, conf: settings.Settings, now=None) -> bool:
-    """Mark the ticket reminded and queue one reminder per recipient; False (nothing written)
-    if the ticket changed since it was selected or another run reminded it first."""
+    """Remind one ticket (see remind_batch); False (nothing written) if it changed since it
+    was selected or another run reminded it first."""
+    return bool(remind_batch([ticket], conf=conf, now=now))
+
+
+def remind_batch(batch: list[Ticket], *, conf: settings.Settings, now=None) -> list[Ticket]:
+    """Mark reminded, in one transaction, every ticket of the batch that is still due, and
+    queue one reminder per recipient of each. Returns the tickets reminded."""
     now = now or clock.now()
+    still_due = ((Ticket.status == "answered") & Ticket.reminded_at.is_null()
+                 & (Ticket.waiting_since <= now - conf.remind_after))
     with transaction():
-        changed = (Ticket.update(reminded_at=now, reminder_delivered_at=None, updated_at=now)
-                   .where(Ticket.id == ticket.id, Ticket.status == "answered",
-                          Ticket.waiting_since == ticket.waiting_since,
-                          Ticket.reminded_at.is_null())
-                   .execute())
-        if changed != 1:
-            return False
-        current = Ticket.get_by_id(ticket.id)
-        _event(current, JOBS_ACTOR, "reminded", after={"reminded_at": now}, at=now)
+        done = _update_still_due(batch, still_due, reminded_at=now, reminder_delivered_at=None,
+                                 updated_at=now)
+        _job_events(done, "reminded", after={"reminded_at": now}, at=now)
         # reminder_of ties each email to this wait: a late delivery never arms a newer one.
-        mail.queue(kind="reminder", recipients=customer_recipients(current),
-                   values=_mail_values(current, close_after=wait_text(conf.close_after)),
-                   ticket=current, conf=conf, reminder_of=now)
-    return True
+        _job_mail(done, "reminder", conf, now, reminder_of=now,
+                  close_after=wait_text(conf.close_after))
+    return done
+
+
+def _update_still_due(batch: list[Ticket], still_due, **changes) -> list[Ticket]:
+    """The compare-and-set of a batch: one UPDATE whose WHERE repeats, for each ticket, every
+    condition it was selected on (against the ticket as it is now), returning the rows it
+    changed. A ticket that a reply or another run changed meanwhile no longer matches."""
+    if not batch:
+        return []
+    target = Ticket.id.in_([t.id for t in batch]) & still_due
+    if not isinstance(Ticket._meta.database.obj, pw.SqliteDatabase):
+        # Row locks in id order, like every multi-ticket change: two runs never deadlock. (On
+        # SQLite the transaction already holds the write lock.)
+        locked = Ticket.select(Ticket.id).where(target).order_by(Ticket.id).for_update()
+        target = Ticket.id.in_(locked)
+    changed = Ticket.update(**changes).where(target).returning(*JOB_FIELDS).execute()
+    return sorted(changed, key=lambda t: t.id)
+
+
+# What the jobs read of a ticket they changed: enough for its event and its emails.
+JOB_FIELDS = (Ticket.id, Ticket.code, Ticket.subject, Ticket.priority, Ticket.status,
+              Ticket.department, Ticket.account, Ticket.contact)
+
+
+def _job_events(done: list[Ticket], kind: str, *, at, before=None, after=None) -> None:
+    before = json.dumps(before, default=str, sort_keys=True) if before is not None else None
+    after = json.dumps(after, default=str, sort_keys=True) if after is not None else None
+    insert_rows("events", ("ticket_id", "at", "actor", "kind", "before", "after"),
+                [(t.id, at, JOBS_ACTOR, kind, before, after) for t in done])
+
+
+def _job_mail(done: list[Ticket], kind: str, conf: settings.Settings, now, *, reminder_of=None,
+              **extra) -> None:
+    """The customers' emails of a batch: recipients and template values fetched for the whole
+    batch, each template read once, rows inserted a few hundred at a time."""
+    if not done:
+        return
+    recipients = customer_recipients_of(done)
+    values = _mail_values_of(done, **extra)
+    templates, rows = {}, []
+    for ticket in done:
+        rows += mail.outbox_rows(kind=kind, recipients=recipients[ticket.id],
+                                 values=values[ticket.id], ticket_id=ticket.id, conf=conf, now=now,
+                                 reminder_of=reminder_of, templates=templates)
+    mail.insert_outbox_rows(rows)
 
 
 def reminder_delivered(ticket_id: int, reminder_of, at) -> bool:
@@ -825,9 +916,9 @@ def reminder_delivered(ticket_id: int, reminder_of, at) -> bool:
 
 def due_for_autoclose(conf: settings.Settings, now, *, after_id: int = 0,
                       limit: int | None = None) -> list[Ticket]:
-    """Tickets still waiting on the customer whose reminder was delivered (not merely queued)
-    at least close_after ago."""
-    return list(Ticket.select().where(
+    """Tickets (id and code) still waiting on the customer whose reminder was delivered (not
+    merely queued) at least close_after ago."""
+    return list(Ticket.select(Ticket.id, Ticket.code).where(
         Ticket.status == "answered", Ticket.reminded_at.is_null(False),
         Ticket.reminder_delivered_at.is_null(False),
         Ticket.reminder_delivered_at <= now - conf.close_after, Ticket.id > after_id,
@@ -835,22 +926,26 @@ def due_for_autoclose(conf: settings.Settings, now, *, after_id: int = 0,
 
 
 def autoclose(ticket: Ticket, *, conf: settings.Settings, now=None) -> bool:
-    """Close with reason `auto` and queue the closing notice; False (nothing written) if the
-    ticket changed since it was selected or another run closed it first."""
+    """Close one ticket (see autoclose_batch); False (nothing written) if it changed since it
+    was selected or another run closed it first."""
+    return bool(autoclose_batch([ticket], conf=conf, now=now))
+
+
+def autoclose_batch(batch: list[Ticket], *, conf: settings.Settings, now=None) -> list[Ticket]:
+    """Close with reason `auto`, in one transaction, every ticket of the batch that is still
+    due, and queue the closing notices. Returns the tickets closed."""
     now = now or clock.now()
+    still_due = ((Ticket.status == "answered") & Ticket.reminded_at.is_null(False)
+                 & Ticket.reminder_delivered_at.is_null(False)
+                 & (Ticket.reminder_delivered_at <= now - conf.close_after))
     with transaction():
-        changed = (Ticket.update(**CLOCK_CLEARED, status="closed", closed_at=now,
-                                 closed_by="tix-jobs", close_reason="auto", updated_at=now)
-                   .where(Ticket.id == ticket.id, Ticket.status == "answered",
-                          Ticket.waiting_since == ticket.waiting_since,
-                          Ticket.reminded_at == ticket.reminded_at,
-                          Ticket.reminder_delivered_at == ticket.reminder_delivered_at)
-                   .execute())
-        if changed != 1:
-            return False
-        current = Ticket.get_by_id(ticket.id)
-        _event(current, JOBS_ACTOR, "closed", before={"status": "answered"},
-               after={"status": "closed", "reason": "auto"}, at=now)
-        mail.queue(kind="auto-closed", recipients=customer_recipients(current),
-                   values=_mail_values(current), ticket=current, conf=conf)
-    return True
+        done = _update_still_due(batch, still_due, **CLOCK_CLEARED, status="closed",
+                                 closed_at=now, closed_by="tix-jobs", close_reason="auto",
+                                 updated_at=now)
+        if done:
+            # A reminder to a second recipient may still be retrying: it is stale now.
+            cancel_pending_reminders([t.id for t in done])
+        _job_events(done, "closed", before={"status": "answered"},
+                    after={"status": "closed", "reason": "auto"}, at=now)
+        _job_mail(done, "auto-closed", conf, now)
+    return done
