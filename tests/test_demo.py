@@ -20,6 +20,12 @@ STEPS = [
     ("an internal note", "tix reply"),
     ("the technician closes the ticket", "tix close"),
     ("the customer reopens it", "tix reopen"),
+    ("now the ticket waits on the customer", "tix reply"),
+    ("47h59m later the hourly job finds nothing due", "tix-jobs run"),
+    ("at 48h it sends the customer one reminder", "tix-jobs run"),
+    ("with no answer, it closes the ticket", "tix-jobs run"),
+    ("closed automatically", "tix list"),
+    ("the customer answers after all: the ticket reopens", "tix reply"),
     ("the whole thread and its history", "tix show"),
 ]
 
@@ -39,8 +45,11 @@ def test_demo_walks_a_ticket_through_its_life(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    notes = [line[2:] for line in out.splitlines() if line.startswith("# ")]
-    commands = [line[2:] for line in out.splitlines() if line.startswith("$ tix ")]
+    # Each step is a "# note" line followed by its "$ command" line.
+    lines = out.splitlines()
+    pairs = [(line[2:], lines[i + 1][2:]) for i, line in enumerate(lines[:-1])
+             if line.startswith("# ") and lines[i + 1].startswith("$ tix")]
+    notes, commands = [n for n, _ in pairs], [c for _, c in pairs]
     position = 0
     for note, command in STEPS:  # every step, in order, with the command it runs
         index = next((i for i in range(position, len(notes)) if note in notes[i]), None)
@@ -51,7 +60,13 @@ def test_demo_walks_a_ticket_through_its_life(tmp_path):
     assert f"reopened {code}" in out
     shown = [line for line in out.splitlines() if not line.startswith("$ ")]
     assert sum("SPF record missing" in line for line in shown) == 1  # the agent's `show` only
-    assert re.search(r'"status": "open"', out)  # the customer's JSON: open again
+    # The job's promise: nothing at 47h59m, one reminder at 48h, the close 24h after delivery.
+    summaries = [line for line in out.splitlines() if line.startswith("reminded ")]
+    assert [s.split(", ")[:2] for s in summaries] == [
+        ["reminded 0", "closed 0"], ["reminded 1", "closed 0"], ["reminded 0", "closed 1"]]
+    assert "will be closed in 24 h unless you answer" in out
+    assert re.search(r'"close_reason": "auto"', out)  # the customer's JSON: closed by the job
+    assert f"replied on {code}; status open" in out  # ...and a late answer reopens it
     workdir = re.search(r"^demo store: (.+) \(removed\)$", out, re.MULTILINE)
     assert workdir and not Path(workdir[1]).exists()
     assert "Traceback" not in result.stderr

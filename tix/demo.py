@@ -15,11 +15,14 @@ import click
 from tix import clock
 
 
-def _run(args: list[str], token: str | None, note: str) -> str:
-    from tix.cli import cli
+def _run(args: list[str], token: str | None, note: str, program: str = "tix") -> str:
+    if program == "tix":
+        from tix.cli import cli
+    else:
+        from tix.jobs.cli import cli
 
     click.secho(f"\n# {note}", fg="cyan")
-    click.secho("$ tix " + " ".join(shlex.quote(a) for a in args), bold=True)
+    click.secho(f"$ {program} " + " ".join(shlex.quote(a) for a in args), bold=True)
     if token:
         os.environ["TIX_TOKEN"] = token
     else:
@@ -31,7 +34,7 @@ def _run(args: list[str], token: str | None, note: str) -> str:
     code = 0
     with contextlib.redirect_stdout(buffer):
         try:
-            cli.main(args=args, prog_name="tix", standalone_mode=False)
+            cli.main(args=args, prog_name=program, standalone_mode=False)
         except SystemExit as exc:
             code = exc.code or 0
     text = buffer.getvalue()
@@ -82,11 +85,27 @@ def run(keep: str | None) -> int:
         clock.advance(timedelta(days=3))
         _run(["reopen", code, "-m", "The form failed again this morning."], customer,
              "three days later the customer reopens it")
+        _run(["reply", code, "-m", "SPF fixed: mail from the form is accepted again. Please try it."],
+             tech, "the technician answers again; now the ticket waits on the customer")
+        if _jobs_installed():
+            clock.advance(timedelta(hours=47, minutes=59))
+            _run(["run"], None, "47h59m later the hourly job finds nothing due yet", "tix-jobs")
+            clock.advance(timedelta(minutes=1))
+            _run(["run"], None, "at 48h it sends the customer one reminder (and the queued emails)",
+                 "tix-jobs")
+            _show_reminder(code)
+            clock.advance(timedelta(hours=24))
+            _run(["run"], None, "24 hours after the reminder went out, with no answer, it closes the ticket",
+                 "tix-jobs")
+            _run(["list", "--all", "--format", "json"], customer,
+                 "the customer's history, as JSON for scripts: closed automatically")
+            clock.advance(timedelta(days=2))
+            _run(["reply", code, "-m", "Sorry, I was away. It works now, thank you!"], customer,
+                 "two days later the customer answers after all: the ticket reopens")
         _run(["show", code, "--history"], tech, "the whole thread and its history")
-        _run(["list", "--format", "json", "--all"], customer, "the customer's history, as JSON for scripts")
         sent = _dispatch_demo_mail()
         if sent is not None:
-            click.secho(f"\n# {sent} notification emails written to {workdir / 'data' / 'tix' / 'mail'}",
+            click.secho(f"\n# {sent} more notification email(s) written to {workdir / 'data' / 'tix' / 'mail'}",
                         fg="cyan")
         click.secho(f"\ndemo store: {workdir}" + ("" if keep else " (removed)"), fg="green")
         return 0
@@ -99,6 +118,35 @@ def run(keep: str | None) -> int:
         clock.reset()
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _jobs_installed() -> bool:
+    try:
+        import tix.jobs.cli  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _show_reminder(code: str) -> None:
+    """Print the reminder email as the customer receives it."""
+    from email import message_from_string, policy
+
+    from tix import store
+    from tix.models import Outbox, Ticket
+
+    db = store.connect(store.resolve_url(None))
+    try:
+        row = (Outbox.select().join(Ticket).where(Ticket.code == code, Outbox.kind == "reminder")
+               .order_by(Outbox.id).first())
+    finally:
+        db.close()
+    msg = message_from_string(row.raw, policy=policy.default)
+    click.secho("\n# the reminder, as the customer receives it", fg="cyan")
+    for header in ("To", "Subject", "Auto-Submitted"):
+        click.echo(f"{header}: {msg[header]}")
+    click.echo("")
+    click.echo(msg.get_content().rstrip())
 
 
 def _dispatch_demo_mail() -> int | None:
