@@ -10,7 +10,7 @@ import sys
 import click
 
 from tix import __version__
-from tix.errors import InvalidInput, StoreError, TixError
+from tix.errors import InvalidInput, StoreError, TixError, one_line
 
 EXIT_OK, EXIT_MESSAGES_FAILED, EXIT_BAD_CONFIGURATION = 0, 1, 2
 
@@ -37,7 +37,7 @@ class JobsGroup(click.Group):
 
 
 def fail(message: str, code: int):
-    click.echo(f"tix-jobs: error: {message}", err=True)
+    click.echo(f"tix-jobs: error: {one_line(message)}", err=True)
     sys.exit(code)
 
 

@@ -8,7 +8,7 @@ import sys
 import click
 
 from tix import __version__, clock, output
-from tix.errors import InvalidInput, StoreError, TixError
+from tix.errors import InvalidInput, StoreError, TixError, one_line
 
 # Exit codes, documented in README.md.
 EXIT_OK, EXIT_OTHER, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_NOT_ALLOWED = 0, 1, 2, 3, 4
@@ -58,15 +58,6 @@ class TixGroup(click.Group):
 def fail(message: str, code: int):
     click.echo(f"tix: error: {one_line(message)}", err=True)
     sys.exit(code)
-
-
-def one_line(text: str) -> str:
-    """The message as one printable line whatever the user typed into it (a URL, a name):
-    control characters, line and paragraph separators and undecodable bytes are escaped."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                   for ch in text)
 
 
 def usage_error(exc: click.ClickException):

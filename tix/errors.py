@@ -49,3 +49,12 @@ def shown(text: str, limit: int = 60) -> str:
 def ticket_not_found(code: str) -> NotFound:
     # One message for "does not exist" and "not yours", so nobody learns another account's codes.
     return NotFound(f"no ticket {shown(code.upper())}")
+
+
+def one_line(text: str) -> str:
+    """The message as one printable line whatever the user typed into it (a URL, a name):
+    control characters, line and paragraph separators and undecodable bytes are escaped."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
