@@ -1,6 +1,7 @@
 """`python -m bench`: build (once) the bench stores, run the scenarios, print medians and ratios.
 
     python -m bench                                   # everything, 10k and 1m, both backends
+    python -m bench --scenarios 6 --sizes 10k,1m      # tix next / tix search at scale
     python -m bench --sizes 10k,100k,1m --backends sqlite --scenarios 1,2
     python -m bench --build-only --sizes 1m           # just build the stores (minutes at 1m)
 
@@ -61,7 +62,7 @@ def main(argv=None) -> int:
                         help="store sizes in tickets (default 10k,1m); the smallest is the base "
                              "the others are compared with")
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--scenarios", default="1,2,3,4,5")
+    parser.add_argument("--scenarios", default="1,2,3,4,5,6")
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per command (median)")
     parser.add_argument("--startup-repeat", type=int, default=21)
     parser.add_argument("--job-repeat", type=int, default=3,
@@ -88,9 +89,9 @@ def main(argv=None) -> int:
 
     needed = []
     for backend in backends:
-        if wanted & {1, 2, 4, 5}:
+        if wanted & {1, 2, 4, 5, 6}:
             needed.append((backend, base_size))
-        if 2 in wanted:
+        if wanted & {2, 6}:
             needed += [(backend, n) for n in big_sizes]
         if 3 in wanted:
             needed += [(backend, job_base)] + [(backend, n) for n in big_sizes[-1:] if n > job_base]
@@ -127,6 +128,10 @@ def main(argv=None) -> int:
                 for n in big_sizes:
                     attempt(f"scenario 2 queue views ({backend}, {generate.size_label(n)})",
                             scenarios.queue_views, base, stores[(backend, n)], args.repeat)
+            if 6 in wanted:
+                for n in big_sizes:
+                    attempt(f"scenario 6 desk ({backend}, {generate.size_label(n)})",
+                            scenarios.desk_views, base, stores[(backend, n)], args.repeat)
             if wanted & {3, 4, 5}:
                 if why_no_jobs:
                     rows.append(scenarios.row(

@@ -1,4 +1,4 @@
-"""The five scenarios of issue 4. Each returns result rows:
+"""The scenarios of issue 4 (1-5) and issue 7 (6). Each returns result rows:
 {scenario, backend, measure, value, unit, baseline, ratio, target, ok, note}."""
 
 import json
@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from bench import generate
-from bench.timing import (FLOOR, PYTHON, ROOT, env_for, interleaved, run, run_with_memory, tix,
-                          tix_jobs)
+from bench.timing import (FLOOR, PYTHON, ROOT, Series, env_for, interleaved, run,
+                          run_with_memory, tix, tix_jobs)
 
 MAIL_FROM = "Support <support@tix.bench>"
 
@@ -76,6 +76,102 @@ def queue_views(base: generate.BenchStore, big: generate.BenchStore, repeat: int
                         note=f"{base.label} {series['base'].spread()}; "
                              f"{big.label} {series['big'].spread()}"))
     return rows
+
+
+# -- 6. the agents' desk at scale: tix next, tix search -------------------------------------------
+
+# Search words. The generator's message bodies come from 14 sentences, so each word of a body is
+# in about half of all tickets: no one searches for a word like that. Subject words are in ~5%
+# of tickets each (20 subjects), which is what a topic an agent looks for ("wordpress") matches
+# at a hosting company: ~500 tickets at 10k, ~50,000 at 1M, ~90 of them live at any size.
+SEARCH_WORD = "wordpress"
+SEARCH_TWO_WORDS = "website down"
+# And a rare one: a customer's domain (cust123.example) is in the subjects of a handful of
+# tickets (9 at 10k, 31 at 1M).
+SEARCH_RARE_WORD = "cust123"
+
+
+def desk_views(base: generate.BenchStore, big: generate.BenchStore, repeat: int) -> list[dict]:
+    """`tix next` and `tix search` on the big store against the base store, in turns. Each claim
+    of `tix next` is undone after its timed run (outside the timing), so every run claims the
+    same ticket from the same queue and claims never run out."""
+    for bench in (base, big):
+        restore_history(bench)
+    views = {
+        f"agent: tix search {SEARCH_WORD}": ("agent", ("search", SEARCH_WORD)),
+        f"agent: tix search '{SEARCH_TWO_WORDS}' --all --limit 50": (
+            "agent", ("search", SEARCH_TWO_WORDS, "--all", "--limit", "50")),
+        f"agent: tix search {SEARCH_RARE_WORD} --all --limit 50": (
+            "agent", ("search", SEARCH_RARE_WORD, "--all", "--limit", "50")),
+        f"customer: tix search {SEARCH_WORD}": ("customer", ("search", SEARCH_WORD)),
+    }
+    rows = [_claim_in_turns(base, big, repeat)]
+    for what, (who, argv) in views.items():
+        series = interleaved({
+            "base": (tix(*argv), env_for(base.url, base.token(who))),
+            "big": (tix(*argv), env_for(big.url, big.token(who))),
+        }, repeat=repeat, warmup=1)
+        rows.append(_versus_row(6, base, big, what, series["base"], series["big"]))
+    for bench in (base, big):
+        conn = bench.raw_connection()
+        try:
+            reset_store(bench, conn)       # the claims' `reassigned` events
+        finally:
+            conn.close()
+    return rows
+
+
+def _versus_row(scenario, base, big, what, base_series, big_series) -> dict:
+    b, g = base_series.median, big_series.median
+    return row(scenario, big.backend, f"{what} @ {big.label}", ms(g), baseline=ms(b),
+               ratio=round(g / b, 2), target=f"<= 1.3x @ {base.label}", ok=g / b <= 1.3,
+               note=f"{base.label} {base_series.spread()}; {big.label} {big_series.spread()}")
+
+
+def _claim_in_turns(base, big, repeat) -> dict:
+    series = {"base": Series("base"), "big": Series("big")}
+    claimed = {}
+    for round_no in range(1 + repeat):              # one discarded warm-up round
+        for key, bench in (("base", base), ("big", big)):
+            result = run(tix("next"), env_for(bench.url, bench.token("agent")), capture=True)
+            code = re.match(r"claimed (\S+):", result.stdout)
+            if not code:
+                raise RuntimeError(f"tix next printed {result.stdout!r}")
+            unclaim(bench, code[1])
+            claimed.setdefault(key, set()).add(code[1])
+            if round_no:
+                series[key].samples.append(result.seconds)
+    result = _versus_row(6, base, big, "agent: tix next (claim, then undone)", series["base"],
+                         series["big"])
+    result["note"] += f"; claimed {sorted(claimed['base'])} / {sorted(claimed['big'])}"
+    return result
+
+
+def unclaim(bench: generate.BenchStore, code: str) -> None:
+    conn = bench.raw_connection()
+    try:
+        conn.cursor().execute(f"UPDATE tickets SET assignee_id = NULL WHERE code = {bench.param()}",
+                              (code,))
+    finally:
+        conn.close()
+
+
+def restore_history(bench: generate.BenchStore) -> None:
+    """Close again the old tickets scenario 3 made due (it reopens tickets all over the store
+    and leaves the reminded ones answered): the generator closes every ticket older than two
+    weeks, so the live queue is ~1,700 tickets at any size, and a search lists as many."""
+    built = datetime.fromisoformat(bench.meta["built_at"])
+    cutoff = _ts(built - timedelta(days=14))
+    conn = bench.raw_connection()
+    try:
+        p = bench.param()
+        conn.cursor().execute(
+            f"UPDATE tickets SET status = 'closed', closed_at = COALESCE(closed_at, updated_at), "
+            f"closed_by = COALESCE(closed_by, 'tix-jobs'), close_reason = COALESCE(close_reason, "
+            f"'auto'), waiting_since = NULL, reminded_at = NULL, reminder_delivered_at = NULL "
+            f"WHERE status <> 'closed' AND created_at < {p}", (cutoff,))
+    finally:
+        conn.close()
 
 
 # -- store state for the job scenarios -----------------------------------------------------------
@@ -440,7 +536,7 @@ def concurrency_copy(bench: generate.BenchStore) -> generate.BenchStore:
 
 def drop_copy(copy: generate.BenchStore) -> None:
     if copy.backend == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".jobs-lock"):   # .jobs-lock: tix-jobs' run lock
             Path(f"{copy.sqlite_path}{suffix}").unlink(missing_ok=True)
     else:
         admin = generate._pg_connect(generate.PG_ADMIN_URL)
