@@ -241,17 +241,21 @@ def test_customer_search_reads_the_account_index(queue_db, sql_log, desk):
 
 
 def test_search_for_a_rare_word_fetches_its_few_tickets(queue_db, sql_log, desk):
-    """A word on a handful of tickets: SQLite fetches those by id rather than walking every
-    ticket in order to find them (`--all --limit 50` for a word on 9 tickets of 1M: 95 ms
-    walking, 1 ms fetching). PostgreSQL's planner weighs this itself from its statistics."""
+    """A word on a handful of tickets: tix fetches those rather than walking every ticket in
+    order to find them (`--all --limit 50` for a word on 9 tickets of 1M: SQLite 95 ms walking,
+    1 ms fetching; PostgreSQL 1.6 s walking, 23 ms fetching)."""
     from tix import desk as desk_module
 
     db, _ = queue_db
-    if store.dialect(db) != "sqlite":
-        pytest.skip("the choice is made by tix on SQLite only")
     agent = auth.principal_for_token(desk.tokens["hosting_agent"])
     plan = plan_of(queue_db, sql_log, is_ticket_list, lambda: tickets.list_tickets(
         agent, include_closed=True, limit=50,
         matching=desk_module.search_condition(agent, "site down")))
+    if store.dialect(db) != "sqlite":
+        # One semi-join over both GIN lookups: the planner may start from the matches (which
+        # way it goes depends on statistics a tiny test table does not have).
+        assert "tickets_subject_search" in plan and "messages_body_search" in plan, plan
+        assert "HashAggregate" in plan or "Unique" in plan, plan   # the union of matches
+        return
     assert "tickets_all_order" not in plan, plan
     assert "MULTI-INDEX OR" in plan, plan          # each word's matches, fetched by id
