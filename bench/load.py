@@ -147,12 +147,16 @@ def _jobs(env, url, figures):
 
 
 def _load(url, env, tokens, seconds, jobs_every) -> dict:
-    workers = []
+    # Each worker writes to files, not pipes: nobody reads a pipe while the workers run, and a
+    # fast machine fills its 64 KiB, blocking the worker (and this loop) for ever.
+    workers, outputs = [], []
     for role in ("agent", "customer"):
         for n, token in enumerate(tokens[role]):
+            out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+            outputs.append((out, err))
             workers.append(subprocess.Popen(
                 [sys.executable, "-c", WORKER, url, token, role, str(seconds), str(n)],
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+                env=env, stdout=out, stderr=err, text=True))
     figures = {"backend": url.split(":")[0], "seconds": seconds, "processes": len(workers),
                "job_runs": 0, "job_summaries": [], "job_errors": [], "log": []}
     started = time.monotonic()
@@ -160,8 +164,13 @@ def _load(url, env, tokens, seconds, jobs_every) -> dict:
         _jobs(env, url, figures)
         figures["job_runs"] += 1
         time.sleep(max(0.0, jobs_every - (time.monotonic() - started) % jobs_every))
-    for worker in workers:
-        out, err = worker.communicate()
+    for worker, (out_file, err_file) in zip(workers, outputs):
+        worker.wait()
+        out_file.seek(0)
+        err_file.seek(0)
+        out, err = out_file.read(), err_file.read()
+        out_file.close()
+        err_file.close()
         figures["log"] += [json.loads(line) for line in out.splitlines() if line.startswith("{")]
         if worker.returncode:
             figures["job_errors"].append(f"worker exited {worker.returncode}: {err[-300:]}")
