@@ -4,12 +4,11 @@ read the store the way an operator would check it."""
 import os
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 from click.testing import CliRunner
+from deskdb import opened  # noqa: F401  (re-exported: the jobs tests import it from here)
 
-from tix import store
 from tix.jobs.cli import cli as jobs_cli
 from tix.models import Event, Outbox, Ticket
 
@@ -38,15 +37,6 @@ def process_env(url: str, **extra) -> dict:
 def start_jobs(url: str, *args, **env) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "tix.jobs.cli", *args], env=process_env(url, **env),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-@contextmanager
-def opened(url: str):
-    db = store.connect(url)
-    try:
-        yield db
-    finally:
-        db.close()
 
 
 def ticket(url: str, code: str) -> Ticket:

@@ -247,10 +247,6 @@ def _save_attachments(ticket, message, files: list[NewAttachment]) -> None:
         )
 
 
-def _refresh(ticket: Ticket) -> Ticket:
-    return Ticket.get_by_id(ticket.id)
-
-
 def _locked(ticket: Ticket) -> Ticket:
     """Re-read the ticket inside the transaction (row-locked on PostgreSQL) so a decision is
     made on its current state, not on what was read before the transaction began."""
@@ -828,10 +824,16 @@ def due_for_reminder(conf: settings.Settings, now, *, after_id: int = 0,
                      limit: int | None = None) -> list[Ticket]:
     """Tickets waiting on the customer for at least remind_after and not yet reminded (their
     id and code: remind_batch reads the rest as it changes them)."""
-    return list(Ticket.select(Ticket.id, Ticket.code).where(
-        Ticket.status == "answered", Ticket.reminded_at.is_null(),
-        Ticket.waiting_since <= now - conf.remind_after, Ticket.id > after_id,
-    ).order_by(Ticket.id).limit(limit or conf.batch_size))
+    return list(Ticket.select(Ticket.id, Ticket.code)
+                .where(reminder_due(conf, now), Ticket.id > after_id)
+                .order_by(Ticket.id).limit(limit or conf.batch_size))
+
+
+def reminder_due(conf: settings.Settings, now):
+    """The rule, in one place for the select and the compare-and-set: answered, waiting on the
+    customer for at least remind_after, not yet reminded."""
+    return ((Ticket.status == "answered") & Ticket.reminded_at.is_null()
+            & (Ticket.waiting_since <= now - conf.remind_after))
 
 
 def remind(ticket: Ticket, *, conf: settings.Settings, now=None) -> bool:
@@ -844,8 +846,7 @@ def remind_batch(batch: list[Ticket], *, conf: settings.Settings, now=None) -> l
     """Mark reminded, in one transaction, every ticket of the batch that is still due, and
     queue one reminder per recipient of each. Returns the tickets reminded."""
     now = now or clock.now()
-    still_due = ((Ticket.status == "answered") & Ticket.reminded_at.is_null()
-                 & (Ticket.waiting_since <= now - conf.remind_after))
+    still_due = reminder_due(conf, now)
     with transaction():
         done = _update_still_due(batch, still_due, reminded_at=now, reminder_delivered_at=None,
                                  updated_at=now)
@@ -918,11 +919,16 @@ def due_for_autoclose(conf: settings.Settings, now, *, after_id: int = 0,
                       limit: int | None = None) -> list[Ticket]:
     """Tickets (id and code) still waiting on the customer whose reminder was delivered (not
     merely queued) at least close_after ago."""
-    return list(Ticket.select(Ticket.id, Ticket.code).where(
-        Ticket.status == "answered", Ticket.reminded_at.is_null(False),
-        Ticket.reminder_delivered_at.is_null(False),
-        Ticket.reminder_delivered_at <= now - conf.close_after, Ticket.id > after_id,
-    ).order_by(Ticket.id).limit(limit or conf.batch_size))
+    return list(Ticket.select(Ticket.id, Ticket.code)
+                .where(close_due(conf, now), Ticket.id > after_id)
+                .order_by(Ticket.id).limit(limit or conf.batch_size))
+
+
+def close_due(conf: settings.Settings, now):
+    """Still answered, reminded, and the reminder delivered at least close_after ago."""
+    return ((Ticket.status == "answered") & Ticket.reminded_at.is_null(False)
+            & Ticket.reminder_delivered_at.is_null(False)
+            & (Ticket.reminder_delivered_at <= now - conf.close_after))
 
 
 def autoclose(ticket: Ticket, *, conf: settings.Settings, now=None) -> bool:
@@ -935,9 +941,7 @@ def autoclose_batch(batch: list[Ticket], *, conf: settings.Settings, now=None) -
     """Close with reason `auto`, in one transaction, every ticket of the batch that is still
     due, and queue the closing notices. Returns the tickets closed."""
     now = now or clock.now()
-    still_due = ((Ticket.status == "answered") & Ticket.reminded_at.is_null(False)
-                 & Ticket.reminder_delivered_at.is_null(False)
-                 & (Ticket.reminder_delivered_at <= now - conf.close_after))
+    still_due = close_due(conf, now)
     with transaction():
         done = _update_still_due(batch, still_due, **CLOCK_CLEARED, status="closed",
                                  closed_at=now, closed_by="tix-jobs", close_reason="auto",
