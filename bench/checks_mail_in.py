@@ -18,7 +18,12 @@ from pathlib import Path
 DRAFTS = [
     ("hosting", "medium", "Web down", "My website does not load since this morning."),
     ("email", "high", "Correo", "No puedo recibir correo y la factura está mal cobrada."),
-    ("hosting", "emergency", "Error", 'alpha-shop.test says "Error establishing a database connection"'),
+    (
+        "hosting",
+        "emergency",
+        "Error",
+        'alpha-shop.test says "Error establishing a database connection"',
+    ),
     ("hosting", "medium", "Blocked", "My IP is blocked by the firewall when I use FTP."),
     ("domains", "low", "DNS", "Please point www.alpha-typo.test to the new server."),
 ]
@@ -31,8 +36,10 @@ def percentile(values, share):
 
 def report(name, seconds):
     ms = [s * 1000 for s in seconds]
-    print(f"{name:<44} median {statistics.median(ms):7.2f} ms   p95 {percentile(ms, 0.95):7.2f} ms"
-          f"   n={len(ms)}")
+    print(
+        f"{name:<44} median {statistics.median(ms):7.2f} ms   p95 {percentile(ms, 0.95):7.2f} ms"
+        f"   n={len(ms)}"
+    )
 
 
 def build_store(url):
@@ -44,7 +51,11 @@ def build_store(url):
     boss = Principal(agent=agent)
     admin.add_department(boss, "webhelp", "Web help", email="help@bench.test")
     admin.add_account(boss, "alpha", "Alpha SL", "owner@alpha.test", lang="es")
-    for name, kind in (("alpha.test", "domain"), ("alpha-shop.test", "hosting"), ("mail.alpha.test", "email")):
+    for name, kind in (
+        ("alpha.test", "domain"),
+        ("alpha-shop.test", "hosting"),
+        ("mail.alpha.test", "email"),
+    ):
         admin.add_service(boss, "alpha", name, kind)
     return db
 
@@ -65,8 +76,10 @@ def main(argv=None):
     from tix.models import Contact
 
     owner = Principal(contact=Contact.get(Contact.email == "owner@alpha.test"))
-    print(f"store {url}; {len(checks.BUILTIN_CHECKS)} built-in checks, "
-          f"{len(checks.plugin_checks())} plug-in(s)")
+    print(
+        f"store {url}; {len(checks.BUILTIN_CHECKS)} built-in checks, "
+        f"{len(checks.plugin_checks())} plug-in(s)"
+    )
 
     times = []
     for _ in range(args.reps):
@@ -84,21 +97,25 @@ def main(argv=None):
     report("checks.review (all checks, one draft)", times)
 
     conf = settings.load()
-    limits = settings.MailInSettings(flood_limit=10 ** 9, flood_window=timedelta(minutes=15))
+    limits = settings.MailInSettings(flood_limit=10**9, flood_window=timedelta(minutes=15))
     created, replies = [], []
     codes = []
     for n in range(args.messages):
-        raw = (f"From: Olga <owner@alpha.test>\nTo: help@bench.test\nSubject: Web {n}\n"
-               f"Message-ID: <bench-new-{n}@alpha.test>\n\nalpha-shop.test is slow ({n}).\n").encode()
+        raw = (
+            f"From: Olga <owner@alpha.test>\nTo: help@bench.test\nSubject: Web {n}\n"
+            f"Message-ID: <bench-new-{n}@alpha.test>\n\nalpha-shop.test is slow ({n}).\n"
+        ).encode()
         started = time.perf_counter()
         outcome = inbound.handle(raw, conf=conf, limits=limits)
         created.append(time.perf_counter() - started)
         codes.append(outcome.code)
     report("mail-in: new ticket (incl. checks)", created)
     for n, code in enumerate(codes):
-        raw = (f"From: Olga <owner@alpha.test>\nTo: support@tix.localhost\nSubject: Re: [{code}] Web\n"
-               f"Message-ID: <bench-re-{n}@alpha.test>\n\nThanks!\n\nOn Mon, 3 Mar 2025, Support wrote:\n"
-               "> old text\n").encode()
+        raw = (
+            f"From: Olga <owner@alpha.test>\nTo: support@tix.localhost\nSubject: Re: [{code}] Web\n"
+            f"Message-ID: <bench-re-{n}@alpha.test>\n\nThanks!\n\nOn Mon, 3 Mar 2025, Support wrote:\n"
+            "> old text\n"
+        ).encode()
         started = time.perf_counter()
         inbound.handle(raw, conf=conf, limits=limits)
         replies.append(time.perf_counter() - started)

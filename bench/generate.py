@@ -33,27 +33,58 @@ STORES_DIR = Path(__file__).resolve().parent / ".stores"
 PG_ADMIN_URL = os.environ.get("TIX_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TICKETS_PER_DAY = 400
 CHUNK = 20_000
-CUSTOMER_HISTORY = 40          # tickets of the bench customer, whatever the store size
+CUSTOMER_HISTORY = 40  # tickets of the bench customer, whatever the store size
 BULK_TABLES = ("tickets", "messages", "attachments", "events", "outbox")
 
 # Share of tickets per department / priority, in percent (sums to 100).
-DEPARTMENT_SHARE = {"hosting": 40, "email": 20, "domains": 15, "billing": 15, "sales": 5,
-                    "administration": 5}
-PRIORITY_SHARE = {1: 20, 2: 55, 3: 20, 4: 5}        # low, medium, high, emergency
+DEPARTMENT_SHARE = {
+    "hosting": 40,
+    "email": 20,
+    "domains": 15,
+    "billing": 15,
+    "sales": 5,
+    "administration": 5,
+}
+PRIORITY_SHARE = {1: 20, 2: 55, 3: 20, 4: 5}  # low, medium, high, emergency
 # Status by age: fresh tickets are mostly live, two-week-old ones mostly closed, older all closed.
-STATUS_FRESH = {"open": 30, "answered": 25, "customer-reply": 20, "in-progress": 15,
-                "on-hold": 5, "closed": 5}
-STATUS_RECENT = {"closed": 80, "on-hold": 6, "in-progress": 4, "customer-reply": 4, "open": 2,
-                 "answered": 4}
+STATUS_FRESH = {
+    "open": 30,
+    "answered": 25,
+    "customer-reply": 20,
+    "in-progress": 15,
+    "on-hold": 5,
+    "closed": 5,
+}
+STATUS_RECENT = {
+    "closed": 80,
+    "on-hold": 6,
+    "in-progress": 4,
+    "customer-reply": 4,
+    "open": 2,
+    "answered": 4,
+}
 
 SUBJECTS = [
-    "Website down on {d}", "Error 500 after plugin update", "Cannot send email from {d}",
-    "Mailbox full", "SSL certificate expired for {d}", "Transfer {d} to us",
-    "Invoice charged twice", "Upgrade plan to VPS", "DNS records for {d} not updating",
-    "Slow site since yesterday", "FTP login refused", "Backup restore request",
-    "Spam filter blocks our customer", "PHP version change for {d}", "Cancel service",
-    "Database connection errors", "Domain renewal failed", "Quote for 20 mailboxes",
-    "WordPress hacked?", "Change account owner",
+    "Website down on {d}",
+    "Error 500 after plugin update",
+    "Cannot send email from {d}",
+    "Mailbox full",
+    "SSL certificate expired for {d}",
+    "Transfer {d} to us",
+    "Invoice charged twice",
+    "Upgrade plan to VPS",
+    "DNS records for {d} not updating",
+    "Slow site since yesterday",
+    "FTP login refused",
+    "Backup restore request",
+    "Spam filter blocks our customer",
+    "PHP version change for {d}",
+    "Cancel service",
+    "Database connection errors",
+    "Domain renewal failed",
+    "Quote for 20 mailboxes",
+    "WordPress hacked?",
+    "Change account owner",
 ]
 SENTENCES = [
     "Since this morning the site answers with an error.",
@@ -100,8 +131,13 @@ def _pg_connect(url: str):
     import psycopg2
 
     parts = urlsplit(url)
-    conn = psycopg2.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username,
-                            password=parts.password, dbname=parts.path.lstrip("/"))
+    conn = psycopg2.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname=parts.path.lstrip("/"),
+    )
     conn.autocommit = True
     return conn
 
@@ -146,6 +182,7 @@ def store_for(backend: str, tickets: int) -> BenchStore:
 
 # -- is it built? --------------------------------------------------------------------------------
 
+
 def read_marker(bench: BenchStore) -> dict | None:
     try:
         if bench.backend == "sqlite":
@@ -155,8 +192,10 @@ def read_marker(bench: BenchStore) -> dict | None:
         else:
             admin = _pg_connect(PG_ADMIN_URL)
             cur = admin.cursor()
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                        (urlsplit(bench.url).path.lstrip("/"),))
+            cur.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s",
+                (urlsplit(bench.url).path.lstrip("/"),),
+            )
             exists = cur.fetchone()
             admin.close()
             if not exists:
@@ -190,8 +229,10 @@ def ensure_store(backend: str, tickets: int, log=print) -> BenchStore:
         started = time.perf_counter()
         applied = tix_store.upgrade(db)
         if applied:
-            log(f"  {backend} {bench.label}: applied {', '.join(applied)} "
-                f"in {time.perf_counter() - started:.1f}s")
+            log(
+                f"  {backend} {bench.label}: applied {', '.join(applied)} "
+                f"in {time.perf_counter() - started:.1f}s"
+            )
     finally:
         db.close()
     if applied and backend == "postgresql":
@@ -204,11 +245,16 @@ def ensure_store(backend: str, tickets: int, log=print) -> BenchStore:
 
 # -- writers -------------------------------------------------------------------------------------
 
+
 class SqliteWriter:
     def __init__(self, path: Path):
         self.conn = sqlite3.connect(path, isolation_level=None)
-        for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -400000",
-                       "temp_store = MEMORY"):
+        for pragma in (
+            "journal_mode = OFF",
+            "synchronous = OFF",
+            "cache_size = -400000",
+            "temp_store = MEMORY",
+        ):
             self.conn.execute(f"PRAGMA {pragma}")
         self.conn.execute("BEGIN")
 
@@ -219,7 +265,8 @@ class SqliteWriter:
         if rows:
             marks = ", ".join("?" * len(columns))
             self.conn.executemany(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+            )
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")
@@ -232,7 +279,8 @@ class SqliteWriter:
         tables = ", ".join(f"'{t}'" for t in BULK_TABLES)
         rows = self.conn.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-            f"AND tbl_name IN ({tables})").fetchall()
+            f"AND tbl_name IN ({tables})"
+        ).fetchall()
         for name, _ in rows:
             self.conn.execute(f"DROP INDEX {name}")
         return [sql for _, sql in rows]
@@ -253,8 +301,12 @@ def _pg_text(value) -> str:
         return r"\N"
     if isinstance(value, str):
         if "\\" in value or "\n" in value or "\t" in value or "\r" in value:
-            return (value.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
-                    .replace("\r", "\\r"))
+            return (
+                value.replace("\\", "\\\\")
+                .replace("\n", "\\n")
+                .replace("\t", "\\t")
+                .replace("\r", "\\r")
+            )
         return value
     return str(value)
 
@@ -270,7 +322,7 @@ class PostgresWriter:
         self.cur.execute("SET maintenance_work_mem = '512MB'")
 
     def blob(self, data: bytes):
-        return "\\x" + data.hex()    # bytea hex input; COPY escaping doubles the backslash
+        return "\\x" + data.hex()  # bytea hex input; COPY escaping doubles the backslash
 
     def insert(self, table: str, columns: tuple, rows: list) -> None:
         if not rows:
@@ -293,7 +345,8 @@ class PostgresWriter:
         tables = ", ".join(f"'{t}'" for t in BULK_TABLES)
         self.cur.execute(
             f"SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
-            f"AND tablename IN ({tables}) AND indexname NOT IN (SELECT conname FROM pg_constraint)")
+            f"AND tablename IN ({tables}) AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+        )
         rows = self.cur.fetchall()
         for name, _ in rows:
             self.cur.execute(f"DROP INDEX {name}")
@@ -304,8 +357,10 @@ class PostgresWriter:
             self.cur.execute(sql)
         # Ids were written explicitly: move every sequence past them.
         for table in ("agents", "accounts", "contacts", "services", "tokens") + BULK_TABLES:
-            self.cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                             f"GREATEST((SELECT max(id) FROM {table}), 1))")
+            self.cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"GREATEST((SELECT max(id) FROM {table}), 1))"
+            )
         self.conn.commit()
         self.conn.autocommit = True
         # What autovacuum would have done on a live server: statistics and the visibility map.
@@ -316,6 +371,7 @@ class PostgresWriter:
 
 
 # -- the generator -------------------------------------------------------------------------------
+
 
 def _table(shares: dict) -> list:
     """A 100-slot lookup list, so a weighted pick is one random() and one index."""
@@ -341,8 +397,9 @@ def _ts(epoch: float) -> str:
 class _People:
     """Agents, accounts, contacts, services and tokens; the lookups the tickets need."""
 
-    def __init__(self, writer, rng: random.Random, tickets: int, label: str, departments: dict,
-                 anchor: float):
+    def __init__(
+        self, writer, rng: random.Random, tickets: int, label: str, departments: dict, anchor: float
+    ):
         created = _ts(anchor - tickets / TICKETS_PER_DAY * 86400 - 86400)
         dept_ids = list(departments.values())
         self.dept_agents = {d: [] for d in dept_ids}
@@ -363,8 +420,9 @@ class _People:
             first = dept_ids[n % len(dept_ids)]
             depts = {first, departments["hosting"]} if n % 3 == 0 else {first}
             add_agent(n, f"tech{n}@host.bench", f"Tech {n}", False, sorted(depts))
-        writer.insert("agents", ("id", "email", "name", "is_admin", "active", "lang", "created_at"),
-                      agents)
+        writer.insert(
+            "agents", ("id", "email", "name", "is_admin", "active", "lang", "created_at"), agents
+        )
         writer.insert("agent_departments", ("agent_id", "department_id"), links)
 
         self.accounts = max(200, tickets // 20)
@@ -385,45 +443,133 @@ class _People:
                 contact_id += 1
                 email = f"owner@{handle}.example" if k == 0 else f"c{k}@{handle}.example"
                 ticket_emails = 1 if k == 0 else int(rng.random() < 0.3)
-                contacts.append((contact_id, a, email, f"Contact {k} of {handle}", int(k == 0),
-                                 ticket_emails, int(k == 0 or rng.random() < 0.5), lang, created))
+                contacts.append(
+                    (
+                        contact_id,
+                        a,
+                        email,
+                        f"Contact {k} of {handle}",
+                        int(k == 0),
+                        ticket_emails,
+                        int(k == 0 or rng.random() < 0.5),
+                        lang,
+                        created,
+                    )
+                )
                 self.contact_email[contact_id] = email
                 if k == 0:
                     self.owner_contact[a] = contact_id
                 else:
                     extras.append(contact_id)
             self.extra_contacts[a] = tuple(extras)
-            for kind, name in (("domain", f"{handle}.example"), ("hosting", f"web-{handle}"),
-                               ("email", f"mail-{handle}"))[:1 + a % 3]:
+            for kind, name in (
+                ("domain", f"{handle}.example"),
+                ("hosting", f"web-{handle}"),
+                ("email", f"mail-{handle}"),
+            )[: 1 + a % 3]:
                 service_id += 1
                 services.append((service_id, a, name, kind, created))
                 if self.first_service[a] is None:
                     self.first_service[a] = service_id
-        writer.insert("accounts", ("id", "handle", "name", "is_reseller", "reseller_id", "lang",
-                                   "created_at"), accounts)
-        writer.insert("contacts", ("id", "account_id", "email", "name", "is_owner", "ticket_emails",
-                                   "can_login", "lang", "created_at"), contacts)
+        writer.insert(
+            "accounts",
+            ("id", "handle", "name", "is_reseller", "reseller_id", "lang", "created_at"),
+            accounts,
+        )
+        writer.insert(
+            "contacts",
+            (
+                "id",
+                "account_id",
+                "email",
+                "name",
+                "is_owner",
+                "ticket_emails",
+                "can_login",
+                "lang",
+                "created_at",
+            ),
+            contacts,
+        )
         writer.insert("services", ("id", "account_id", "name", "kind", "created_at"), services)
-        writer.insert("tokens", ("id", "token_hash", "agent_id", "contact_id", "created_at"), [
-            (1, hash_token(bench_token(label, "admin")), 1, None, created),
-            (2, hash_token(bench_token(label, "agent")), 2, None, created),
-            (3, hash_token(bench_token(label, "customer")), None, self.owner_contact[1], created),
-        ])
-        self.counts = {"accounts": len(accounts), "contacts": len(contacts),
-                       "services": len(services), "agents": len(agents)}
+        writer.insert(
+            "tokens",
+            ("id", "token_hash", "agent_id", "contact_id", "created_at"),
+            [
+                (1, hash_token(bench_token(label, "admin")), 1, None, created),
+                (2, hash_token(bench_token(label, "agent")), 2, None, created),
+                (
+                    3,
+                    hash_token(bench_token(label, "customer")),
+                    None,
+                    self.owner_contact[1],
+                    created,
+                ),
+            ],
+        )
+        self.counts = {
+            "accounts": len(accounts),
+            "contacts": len(contacts),
+            "services": len(services),
+            "agents": len(agents),
+        }
 
 
-TICKET_COLUMNS = ("id", "code", "subject", "department_id", "priority", "status", "account_id",
-                  "contact_id", "service_id", "assignee_id", "created_at", "updated_at",
-                  "last_customer_activity_at", "last_agent_reply_at", "waiting_since",
-                  "closed_at", "closed_by", "close_reason")
-MESSAGE_COLUMNS = ("id", "ticket_id", "author_agent_id", "author_contact_id", "body", "internal",
-                   "created_at")
-ATTACHMENT_COLUMNS = ("id", "ticket_id", "message_id", "filename", "content_type", "size",
-                      "sha256", "data", "created_at")
+TICKET_COLUMNS = (
+    "id",
+    "code",
+    "subject",
+    "department_id",
+    "priority",
+    "status",
+    "account_id",
+    "contact_id",
+    "service_id",
+    "assignee_id",
+    "created_at",
+    "updated_at",
+    "last_customer_activity_at",
+    "last_agent_reply_at",
+    "waiting_since",
+    "closed_at",
+    "closed_by",
+    "close_reason",
+)
+MESSAGE_COLUMNS = (
+    "id",
+    "ticket_id",
+    "author_agent_id",
+    "author_contact_id",
+    "body",
+    "internal",
+    "created_at",
+)
+ATTACHMENT_COLUMNS = (
+    "id",
+    "ticket_id",
+    "message_id",
+    "filename",
+    "content_type",
+    "size",
+    "sha256",
+    "data",
+    "created_at",
+)
 EVENT_COLUMNS = ("id", "ticket_id", "at", "actor", "kind", "before", "after")
-OUTBOX_COLUMNS = ("id", "message_id", "ticket_id", "kind", "recipient", "subject", "raw",
-                  "status", "attempts", "next_attempt_at", "created_at", "sent_at")
+OUTBOX_COLUMNS = (
+    "id",
+    "message_id",
+    "ticket_id",
+    "kind",
+    "recipient",
+    "subject",
+    "raw",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "sent_at",
+)
 
 
 def build(bench: BenchStore, log=print) -> dict:
@@ -434,16 +580,20 @@ def build(bench: BenchStore, log=print) -> dict:
     else:
         writer = PostgresWriter(bench.url)
     try:
-        departments = dict((slug, i) for i, slug in writer.execute(
-            "SELECT id, slug FROM departments").fetchall())
+        departments = dict(
+            (slug, i) for i, slug in writer.execute("SELECT id, slug FROM departments").fetchall()
+        )
         index_sql = writer.drop_indexes()
         anchor = time.time()
         counts = _generate(writer, bench, departments, anchor, log)
         log(f"  rows written in {time.perf_counter() - started:.0f}s; recreating indexes...")
         writer.finish(index_sql)
         meta = {
-            "generator_version": GENERATOR_VERSION, "tickets": bench.tickets,
-            "built_at": _ts(anchor), "counts": counts, "show_code": counts.pop("show_code"),
+            "generator_version": GENERATOR_VERSION,
+            "tickets": bench.tickets,
+            "built_at": _ts(anchor),
+            "counts": counts,
+            "show_code": counts.pop("show_code"),
             "build_seconds": round(time.perf_counter() - started, 1),
         }
         writer.execute("CREATE TABLE bench_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -481,7 +631,7 @@ def _generate(writer, bench: BenchStore, departments: dict, anchor: float, log) 
     priority_table = _table(PRIORITY_SHARE)
     fresh_table, recent_table = _table(STATUS_FRESH), _table(STATUS_RECENT)
     # 1..20 messages, most tickets short: P(k) ~ 0.8^k, mean about 4.4.
-    weights = [0.8 ** k for k in range(20)]
+    weights = [0.8**k for k in range(20)]
     message_table = []
     for k, w in enumerate(weights, start=1):
         message_table += [k] * round(1000 * w / sum(weights))
@@ -492,7 +642,7 @@ def _generate(writer, bench: BenchStore, departments: dict, anchor: float, log) 
     span = n / TICKETS_PER_DAY * 86400
     step = span / n
     customer_every = max(1, n // CUSTOMER_HISTORY)
-    show_index = n // 2 + (500 - n // 2) % 997    # the first 20-message ticket past the middle
+    show_index = n // 2 + (500 - n // 2) % 997  # the first 20-message ticket past the middle
     show_code = None
     message_id = attachment_id = event_id = 0
     counts = {"tickets": 0, "messages": 0, "attachments": 0, "events": 0, "outbox": 0, "live": 0}
@@ -538,8 +688,11 @@ def _generate(writer, bench: BenchStore, departments: dict, anchor: float, log) 
                 end = min(anchor - 60, created + 1800 + rng.random() * 6 * 86400)
                 closed_at = end
                 reason = ("agent", "agent", "customer", "auto")[int(rng.random() * 4)]
-                closed_by = {"agent": people.agent_email.get(assignee or 2),
-                             "customer": people.contact_email[contact], "auto": "tix-jobs"}[reason]
+                closed_by = {
+                    "agent": people.agent_email.get(assignee or 2),
+                    "customer": people.contact_email[contact],
+                    "auto": "tix-jobs",
+                }[reason]
             elif status == "answered":
                 waiting = max(created + 60, anchor - rng.random() * 40 * 3600)
                 end = waiting
@@ -558,39 +711,101 @@ def _generate(writer, bench: BenchStore, departments: dict, anchor: float, log) 
                     author_agent = assignee or agents[j % len(agents)]
                     author_contact, internal = None, int(rng.random() < 0.08)
                     last_agent = at
-                messages.append((message_id, ticket_id, author_agent, author_contact,
-                                 bodies[int(rng.random() * 64)], internal, _ts(at)))
+                messages.append(
+                    (
+                        message_id,
+                        ticket_id,
+                        author_agent,
+                        author_contact,
+                        bodies[int(rng.random() * 64)],
+                        internal,
+                        _ts(at),
+                    )
+                )
             if is_show or i % 97 == 13:
                 attachment_id += 1
                 blob, size, digest = blob_values[attachment_id % len(blob_values)]
-                attachments.append((attachment_id, ticket_id, first_message,
-                                    f"screenshot-{attachment_id}.png", "image/png", size, digest,
-                                    blob, _ts(created)))
+                attachments.append(
+                    (
+                        attachment_id,
+                        ticket_id,
+                        first_message,
+                        f"screenshot-{attachment_id}.png",
+                        "image/png",
+                        size,
+                        digest,
+                        blob,
+                        _ts(created),
+                    )
+                )
             created_s = _ts(created)
-            tickets.append((
-                ticket_id, code, subject, dept, priority_table[int(rng.random() * 100)], status,
-                account, contact, service, assignee, created_s, _ts(end),
-                _ts(last_customer) if last_customer else None,
-                _ts(last_agent) if last_agent else None, _ts(waiting) if waiting else None,
-                _ts(closed_at) if closed_at else None, closed_by, reason,
-            ))
+            tickets.append(
+                (
+                    ticket_id,
+                    code,
+                    subject,
+                    dept,
+                    priority_table[int(rng.random() * 100)],
+                    status,
+                    account,
+                    contact,
+                    service,
+                    assignee,
+                    created_s,
+                    _ts(end),
+                    _ts(last_customer) if last_customer else None,
+                    _ts(last_agent) if last_agent else None,
+                    _ts(waiting) if waiting else None,
+                    _ts(closed_at) if closed_at else None,
+                    closed_by,
+                    reason,
+                )
+            )
             event_id += 1
-            events.append((event_id, ticket_id, created_s,
-                           f"contact:{people.contact_email[contact]}", "created", None,
-                           json.dumps({"department": dept_slug[dept], "status": "open",
-                                       "subject": subject})))
+            events.append(
+                (
+                    event_id,
+                    ticket_id,
+                    created_s,
+                    f"contact:{people.contact_email[contact]}",
+                    "created",
+                    None,
+                    json.dumps(
+                        {"department": dept_slug[dept], "status": "open", "subject": subject}
+                    ),
+                )
+            )
             if closed_at:
                 event_id += 1
-                events.append((event_id, ticket_id, _ts(closed_at), f"agent:{closed_by}", "closed",
-                               '{"status": "answered"}',
-                               f'{{"reason": "{reason}", "status": "closed"}}'))
+                events.append(
+                    (
+                        event_id,
+                        ticket_id,
+                        _ts(closed_at),
+                        f"agent:{closed_by}",
+                        "closed",
+                        '{"status": "answered"}',
+                        f'{{"reason": "{reason}", "status": "closed"}}',
+                    )
+                )
             recipient = people.contact_email[people.owner_contact[account]]
-            outbox.append((
-                ticket_id, f"<bench-{ticket_id}@tix.bench>", ticket_id, "ticket-created", recipient,
-                f"[{code}] We received your ticket", f"From: Support <support@tix.bench>\nTo: "
-                f"{recipient}\nSubject: [{code}] We received your ticket\n\nWe received {code}.\n",
-                "sent", 1, created_s, created_s, _ts(created + 5),
-            ))
+            outbox.append(
+                (
+                    ticket_id,
+                    f"<bench-{ticket_id}@tix.bench>",
+                    ticket_id,
+                    "ticket-created",
+                    recipient,
+                    f"[{code}] We received your ticket",
+                    f"From: Support <support@tix.bench>\nTo: "
+                    f"{recipient}\nSubject: [{code}] We received your ticket\n\nWe received {code}.\n",
+                    "sent",
+                    1,
+                    created_s,
+                    created_s,
+                    _ts(created + 5),
+                )
+            )
             counts["live"] += live
         writer.insert("tickets", TICKET_COLUMNS, tickets)
         writer.insert("messages", MESSAGE_COLUMNS, messages)

@@ -27,8 +27,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("TIX_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-DELAYS = {"TIX_REMIND_AFTER": "3s", "TIX_CLOSE_AFTER": "3s", "TIX_SMTP_TIMEOUT": "10s",
-          "TIX_OUTBOX_LEASE": "60s"}
+DELAYS = {
+    "TIX_REMIND_AFTER": "3s",
+    "TIX_CLOSE_AFTER": "3s",
+    "TIX_SMTP_TIMEOUT": "10s",
+    "TIX_OUTBOX_LEASE": "60s",
+}
 
 # One person's loop, in its own process, calling the real CLI in-process for each operation
 # (one process per command would measure Python's start-up, not tix).
@@ -65,20 +69,32 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def run(backend: str, seconds: float, agents: int, customers: int, jobs_every: float,
-        quiet: bool = False) -> dict:
+def run(
+    backend: str,
+    seconds: float,
+    agents: int,
+    customers: int,
+    jobs_every: float,
+    quiet: bool = False,
+) -> dict:
     """Run one load and check it; returns the figures (and `problems`, empty when consistent)."""
     sys.path.insert(0, str(ROOT / "tests"))
     from click.testing import CliRunner
-
     from smtp_server import Accept, running
+
     from tix.cli import cli
 
     work = Path(tempfile.mkdtemp(prefix="tix-load-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIX_") or k.startswith("TIX_TEST_")}
-    env.update(DELAYS, XDG_DATA_HOME=str(work / "data"), XDG_CONFIG_HOME=str(work / "config"),
-               PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
-               TIX_MAIL_FROM="Support <support@tix.test>")
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("TIX_") or k.startswith("TIX_TEST_")
+    }
+    env.update(
+        DELAYS,
+        XDG_DATA_HOME=str(work / "data"),
+        XDG_CONFIG_HOME=str(work / "config"),
+        PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
+        TIX_MAIL_FROM="Support <support@tix.test>",
+    )
     dbname = None
     if backend == "sqlite":
         url = f"sqlite:///{work / 'tix.db'}"
@@ -127,20 +143,45 @@ def _set_up(runner, cli, url, agents, customers) -> dict:
     admin = tix("init", "--admin-email", "admin@load.test", "--quiet")
     tokens = {"agent": [], "customer": []}
     for i in range(agents):
-        tix("admin", "agent", "add", f"a{i}@load.test", "--name", f"Agent {i}", "--department",
-            "hosting", token=admin)
-        tokens["agent"].append(tix("admin", "token", "issue", f"a{i}@load.test", "--quiet", token=admin))
+        tix(
+            "admin",
+            "agent",
+            "add",
+            f"a{i}@load.test",
+            "--name",
+            f"Agent {i}",
+            "--department",
+            "hosting",
+            token=admin,
+        )
+        tokens["agent"].append(
+            tix("admin", "token", "issue", f"a{i}@load.test", "--quiet", token=admin)
+        )
     for i in range(customers):
-        tix("admin", "account", "add", f"c{i}", "--name", f"Customer {i}", "--owner-email",
-            f"o@c{i}.load.test", token=admin)
-        tokens["customer"].append(tix("admin", "token", "issue", f"o@c{i}.load.test", "--quiet",
-                                      token=admin))
+        tix(
+            "admin",
+            "account",
+            "add",
+            f"c{i}",
+            "--name",
+            f"Customer {i}",
+            "--owner-email",
+            f"o@c{i}.load.test",
+            token=admin,
+        )
+        tokens["customer"].append(
+            tix("admin", "token", "issue", f"o@c{i}.load.test", "--quiet", token=admin)
+        )
     return tokens
 
 
 def _jobs(env, url, figures):
-    done = subprocess.run([sys.executable, "-m", "tix.jobs.cli", "run"], env=dict(env, TIX_DATABASE_URL=url),
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "tix.jobs.cli", "run"],
+        env=dict(env, TIX_DATABASE_URL=url),
+        capture_output=True,
+        text=True,
+    )
     figures["job_summaries"].append(done.stdout.strip().splitlines()[-1:] or [""])
     if done.returncode != 0:
         figures["job_errors"].append(done.stderr.strip()[-300:])
@@ -154,11 +195,24 @@ def _load(url, env, tokens, seconds, jobs_every) -> dict:
         for n, token in enumerate(tokens[role]):
             out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
             outputs.append((out, err))
-            workers.append(subprocess.Popen(
-                [sys.executable, "-c", WORKER, url, token, role, str(seconds), str(n)],
-                env=env, stdout=out, stderr=err, text=True))
-    figures = {"backend": url.split(":")[0], "seconds": seconds, "processes": len(workers),
-               "job_runs": 0, "job_summaries": [], "job_errors": [], "log": []}
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", WORKER, url, token, role, str(seconds), str(n)],
+                    env=env,
+                    stdout=out,
+                    stderr=err,
+                    text=True,
+                )
+            )
+    figures = {
+        "backend": url.split(":")[0],
+        "seconds": seconds,
+        "processes": len(workers),
+        "job_runs": 0,
+        "job_summaries": [],
+        "job_errors": [],
+        "log": [],
+    }
     started = time.monotonic()
     while any(w.poll() is None for w in workers):
         _jobs(env, url, figures)
@@ -180,7 +234,6 @@ def _load(url, env, tokens, seconds, jobs_every) -> dict:
 
 def _check(url, figures) -> list[str]:
     """Every promise, read back from the store as its owner."""
-    from datetime import timedelta
 
     from tix import settings, store
     from tix.models import Event, Message, Outbox, Ticket
@@ -189,8 +242,12 @@ def _check(url, figures) -> list[str]:
     ops = Counter(entry["op"] for entry in log if entry["exit"] == 0)
     # A reply refused because auto-close got there first (exit 4) is the lifecycle working.
     errors = [e for e in log if e["exit"] not in (0, 4) or (e["exit"] == 4 and e["op"] != "reply")]
-    figures.update(operations=dict(ops), operations_total=sum(ops.values()), errors=len(errors),
-                   refused_closed=sum(1 for e in log if e["exit"] == 4))
+    figures.update(
+        operations=dict(ops),
+        operations_total=sum(ops.values()),
+        errors=len(errors),
+        refused_closed=sum(1 for e in log if e["exit"] == 4),
+    )
     problems += [f"error: {e['op']} {e['code']}: {e['error']}" for e in errors[:10]]
     problems += [f"tix-jobs: {e}" for e in figures["job_errors"][:5]]
     close_after = settings.parse_duration(DELAYS["TIX_CLOSE_AFTER"])
@@ -198,28 +255,42 @@ def _check(url, figures) -> list[str]:
     try:
         bodies = Counter(m.body for m in Message.select(Message.body))
         for entry in log:
-            if entry["exit"] == 0 and entry["op"] in ("create", "reply") and bodies[entry["body"]] != 1:
-                problems.append(f"lost or doubled: {entry['op']} {entry['body']} stored "
-                                f"{bodies[entry['body']]} times")
+            if (
+                entry["exit"] == 0
+                and entry["op"] in ("create", "reply")
+                and bodies[entry["body"]] != 1
+            ):
+                problems.append(
+                    f"lost or doubled: {entry['op']} {entry['body']} stored "
+                    f"{bodies[entry['body']]} times"
+                )
         sent = [row.message_id for row in Outbox.select().where(Outbox.status == "sent")]
         received = Counter(figures["smtp_ids"])
         doubled = [mid for mid, n in received.items() if n > 1]
         missing = [mid for mid in sent if mid not in received]
         problems += [f"email sent twice: {mid}" for mid in doubled[:5]]
         problems += [f"email marked sent, never received: {mid}" for mid in missing[:5]]
-        figures.update(emails_sent=len(sent), emails_received=sum(received.values()),
-                       emails_pending=Outbox.select().where(Outbox.status != "sent").count())
+        figures.update(
+            emails_sent=len(sent),
+            emails_received=sum(received.values()),
+            emails_pending=Outbox.select().where(Outbox.status != "sent").count(),
+        )
         closes = reminders = 0
         for ticket in Ticket.select():
             events = list(Event.select().where(Event.ticket == ticket).order_by(Event.at, Event.id))
-            messages = Message.select().where(Message.ticket == ticket, Message.internal == False).count()  # noqa: E712
+            messages = (
+                Message.select().where(Message.ticket == ticket, Message.internal == False).count()
+            )
             replies = sum(1 for e in events if e.kind in ("agent-reply", "customer-reply"))
             if replies != messages - 1:
                 problems.append(f"{ticket.code}: {messages} messages but {replies} reply events")
             for index, event in enumerate(events):
                 if event.kind == "reminder-delivered":
                     reminders += 1
-                if event.kind != "closed" or json.loads(event.after or "{}").get("reason") != "auto":
+                if (
+                    event.kind != "closed"
+                    or json.loads(event.after or "{}").get("reason") != "auto"
+                ):
                     continue
                 closes += 1
                 before = events[:index]
@@ -229,12 +300,22 @@ def _check(url, figures) -> list[str]:
                     continue
                 last = delivered[-1]
                 if event.at - last.at < close_after:
-                    problems.append(f"{ticket.code}: closed {event.at - last.at} after its reminder")
-                woke = [e for e in before if e.at > last.at and e.kind in
-                        ("customer-reply", "agent-reply", "reopened", "status")]
+                    problems.append(
+                        f"{ticket.code}: closed {event.at - last.at} after its reminder"
+                    )
+                woke = [
+                    e
+                    for e in before
+                    if e.at > last.at
+                    and e.kind in ("customer-reply", "agent-reply", "reopened", "status")
+                ]
                 if woke:
-                    problems.append(f"{ticket.code}: closed although {woke[0].kind} came after the reminder")
-        figures.update(tickets=Ticket.select().count(), reminders_delivered=reminders, auto_closed=closes)
+                    problems.append(
+                        f"{ticket.code}: closed although {woke[0].kind} came after the reminder"
+                    )
+        figures.update(
+            tickets=Ticket.select().count(), reminders_delivered=reminders, auto_closed=closes
+        )
     finally:
         db.close()
     return problems
@@ -251,10 +332,12 @@ def main(argv=None) -> int:
     figures = run(args.backend, args.seconds, args.agents, args.customers, args.jobs_every)
     for problem in figures["problems"]:
         print(f"PROBLEM: {problem}")
-    print(f"{figures['backend']}: {figures['operations_total']} operations by {figures['processes']} "
-          f"processes in {figures['elapsed']}s, {figures['job_runs']} tix-jobs runs, "
-          f"{figures['emails_sent']} emails, {figures['reminders_delivered']} reminders, "
-          f"{figures['auto_closed']} auto-closed; errors: {figures['errors']}")
+    print(
+        f"{figures['backend']}: {figures['operations_total']} operations by {figures['processes']} "
+        f"processes in {figures['elapsed']}s, {figures['job_runs']} tix-jobs runs, "
+        f"{figures['emails_sent']} emails, {figures['reminders_delivered']} reminders, "
+        f"{figures['auto_closed']} auto-closed; errors: {figures['errors']}"
+    )
     return 1 if figures["problems"] or figures["errors"] else 0
 
 

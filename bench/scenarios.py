@@ -10,21 +10,50 @@ import socket
 import subprocess
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import generate
-from bench.timing import (FLOOR, PYTHON, ROOT, Series, env_for, interleaved, run,
-                          run_with_memory, tix, tix_jobs)
+from bench.timing import (
+    FLOOR,
+    PYTHON,
+    ROOT,
+    Series,
+    env_for,
+    interleaved,
+    run,
+    run_with_memory,
+    tix,
+    tix_jobs,
+)
 
 MAIL_FROM = "Support <support@tix.bench>"
 
 
-def row(scenario, backend, measure, value, unit="ms", baseline=None, ratio=None, target=None,
-        ok=None, note=""):
-    return {"scenario": scenario, "backend": backend, "measure": measure, "value": value,
-            "unit": unit, "baseline": baseline, "ratio": ratio, "target": target, "ok": ok,
-            "note": note}
+def row(
+    scenario,
+    backend,
+    measure,
+    value,
+    unit="ms",
+    baseline=None,
+    ratio=None,
+    target=None,
+    ok=None,
+    note="",
+):
+    return {
+        "scenario": scenario,
+        "backend": backend,
+        "measure": measure,
+        "value": value,
+        "unit": unit,
+        "baseline": baseline,
+        "ratio": ratio,
+        "target": target,
+        "ok": ok,
+        "note": note,
+    }
 
 
 def ms(seconds: float) -> float:
@@ -33,48 +62,89 @@ def ms(seconds: float) -> float:
 
 # -- 1. start-up ---------------------------------------------------------------------------------
 
+
 def startup(bench: generate.BenchStore, repeat: int) -> list[dict]:
     """`tix --help` and `tix list --limit 20` against the floor, all timed in turns."""
     agent = env_for(bench.url, bench.token("agent"))
-    series = interleaved({
-        "floor": (FLOOR, env_for()),
-        "help": (tix("--help"), env_for()),
-        "list": (tix("list", "--limit", "20"), agent),
-    }, repeat=repeat, warmup=2)
+    series = interleaved(
+        {
+            "floor": (FLOOR, env_for()),
+            "help": (tix("--help"), env_for()),
+            "list": (tix("list", "--limit", "20"), agent),
+        },
+        repeat=repeat,
+        warmup=2,
+    )
     floor = series["floor"].median
-    rows = [row(1, bench.backend, "floor: python -c 'import click, peewee, sqlite3'", ms(floor),
-                note=series["floor"].spread())]
-    for name, target, what in (("help", 1.2, "tix --help"),
-                               ("list", 1.5, f"tix list --limit 20 ({bench.label} store)")):
+    rows = [
+        row(
+            1,
+            bench.backend,
+            "floor: python -c 'import click, peewee, sqlite3'",
+            ms(floor),
+            note=series["floor"].spread(),
+        )
+    ]
+    for name, target, what in (
+        ("help", 1.2, "tix --help"),
+        ("list", 1.5, f"tix list --limit 20 ({bench.label} store)"),
+    ):
         value = series[name].median
-        rows.append(row(1, bench.backend, what, ms(value), baseline=ms(floor),
-                        ratio=round(value / floor, 2), target=f"<= {target}x floor",
-                        ok=value / floor <= target, note=series[name].spread()))
+        rows.append(
+            row(
+                1,
+                bench.backend,
+                what,
+                ms(value),
+                baseline=ms(floor),
+                ratio=round(value / floor, 2),
+                target=f"<= {target}x floor",
+                ok=value / floor <= target,
+                note=series[name].spread(),
+            )
+        )
     return rows
 
 
 # -- 2. queue views at scale ---------------------------------------------------------------------
+
 
 def queue_views(base: generate.BenchStore, big: generate.BenchStore, repeat: int) -> list[dict]:
     """The agent's queue page, a customer's history and `tix show` of a 20-message ticket, on the
     big store against the same commands on the base store, in turns."""
     views = {
         "agent queue: tix list --department hosting --limit 50": (
-            "agent", lambda b: tix("list", "--department", "hosting", "--limit", "50")),
+            "agent",
+            lambda b: tix("list", "--department", "hosting", "--limit", "50"),
+        ),
         "customer history: tix list --all": ("customer", lambda b: tix("list", "--all")),
         "tix show CODE (20 messages)": ("agent", lambda b: tix("show", b.meta["show_code"])),
     }
     rows = []
     for what, (who, argv) in views.items():
-        series = interleaved({
-            "base": (argv(base), env_for(base.url, base.token(who))),
-            "big": (argv(big), env_for(big.url, big.token(who))),
-        }, repeat=repeat, warmup=1)
+        series = interleaved(
+            {
+                "base": (argv(base), env_for(base.url, base.token(who))),
+                "big": (argv(big), env_for(big.url, big.token(who))),
+            },
+            repeat=repeat,
+            warmup=1,
+        )
         b, g = series["base"].median, series["big"].median
-        rows.append(row(2, big.backend, f"{what} @ {big.label}", ms(g), baseline=ms(b),
-                        ratio=round(g / b, 2), target=f"<= 1.3x @ {base.label}", ok=g / b <= 1.3,
-                        note=f"{base.label} {series['base'].spread()}; "
-                             f"{big.label} {series['big'].spread()}"))
+        rows.append(
+            row(
+                2,
+                big.backend,
+                f"{what} @ {big.label}",
+                ms(g),
+                baseline=ms(b),
+                ratio=round(g / b, 2),
+                target=f"<= 1.3x @ {base.label}",
+                ok=g / b <= 1.3,
+                note=f"{base.label} {series['base'].spread()}; "
+                f"{big.label} {series['big'].spread()}",
+            )
+        )
     return rows
 
 
@@ -100,22 +170,30 @@ def desk_views(base: generate.BenchStore, big: generate.BenchStore, repeat: int)
     views = {
         f"agent: tix search {SEARCH_WORD}": ("agent", ("search", SEARCH_WORD)),
         f"agent: tix search '{SEARCH_TWO_WORDS}' --all --limit 50": (
-            "agent", ("search", SEARCH_TWO_WORDS, "--all", "--limit", "50")),
+            "agent",
+            ("search", SEARCH_TWO_WORDS, "--all", "--limit", "50"),
+        ),
         f"agent: tix search {SEARCH_RARE_WORD} --all --limit 50": (
-            "agent", ("search", SEARCH_RARE_WORD, "--all", "--limit", "50")),
+            "agent",
+            ("search", SEARCH_RARE_WORD, "--all", "--limit", "50"),
+        ),
         f"customer: tix search {SEARCH_WORD}": ("customer", ("search", SEARCH_WORD)),
     }
     rows = [_claim_in_turns(base, big, repeat)]
     for what, (who, argv) in views.items():
-        series = interleaved({
-            "base": (tix(*argv), env_for(base.url, base.token(who))),
-            "big": (tix(*argv), env_for(big.url, big.token(who))),
-        }, repeat=repeat, warmup=1)
+        series = interleaved(
+            {
+                "base": (tix(*argv), env_for(base.url, base.token(who))),
+                "big": (tix(*argv), env_for(big.url, big.token(who))),
+            },
+            repeat=repeat,
+            warmup=1,
+        )
         rows.append(_versus_row(6, base, big, what, series["base"], series["big"]))
     for bench in (base, big):
         conn = bench.raw_connection()
         try:
-            reset_store(bench, conn)       # the claims' `reassigned` events
+            reset_store(bench, conn)  # the claims' `reassigned` events
         finally:
             conn.close()
     return rows
@@ -123,15 +201,23 @@ def desk_views(base: generate.BenchStore, big: generate.BenchStore, repeat: int)
 
 def _versus_row(scenario, base, big, what, base_series, big_series) -> dict:
     b, g = base_series.median, big_series.median
-    return row(scenario, big.backend, f"{what} @ {big.label}", ms(g), baseline=ms(b),
-               ratio=round(g / b, 2), target=f"<= 1.3x @ {base.label}", ok=g / b <= 1.3,
-               note=f"{base.label} {base_series.spread()}; {big.label} {big_series.spread()}")
+    return row(
+        scenario,
+        big.backend,
+        f"{what} @ {big.label}",
+        ms(g),
+        baseline=ms(b),
+        ratio=round(g / b, 2),
+        target=f"<= 1.3x @ {base.label}",
+        ok=g / b <= 1.3,
+        note=f"{base.label} {base_series.spread()}; {big.label} {big_series.spread()}",
+    )
 
 
 def _claim_in_turns(base, big, repeat) -> dict:
     series = {"base": Series("base"), "big": Series("big")}
     claimed = {}
-    for round_no in range(1 + repeat):              # one discarded warm-up round
+    for round_no in range(1 + repeat):  # one discarded warm-up round
         for key, bench in (("base", base), ("big", big)):
             result = run(tix("next"), env_for(bench.url, bench.token("agent")), capture=True)
             code = re.match(r"claimed (\S+):", result.stdout)
@@ -141,8 +227,9 @@ def _claim_in_turns(base, big, repeat) -> dict:
             claimed.setdefault(key, set()).add(code[1])
             if round_no:
                 series[key].samples.append(result.seconds)
-    result = _versus_row(6, base, big, "agent: tix next (claim, then undone)", series["base"],
-                         series["big"])
+    result = _versus_row(
+        6, base, big, "agent: tix next (claim, then undone)", series["base"], series["big"]
+    )
     result["note"] += f"; claimed {sorted(claimed['base'])} / {sorted(claimed['big'])}"
     return result
 
@@ -150,8 +237,9 @@ def _claim_in_turns(base, big, repeat) -> dict:
 def unclaim(bench: generate.BenchStore, code: str) -> None:
     conn = bench.raw_connection()
     try:
-        conn.cursor().execute(f"UPDATE tickets SET assignee_id = NULL WHERE code = {bench.param()}",
-                              (code,))
+        conn.cursor().execute(
+            f"UPDATE tickets SET assignee_id = NULL WHERE code = {bench.param()}", (code,)
+        )
     finally:
         conn.close()
 
@@ -169,15 +257,18 @@ def restore_history(bench: generate.BenchStore) -> None:
             f"UPDATE tickets SET status = 'closed', closed_at = COALESCE(closed_at, updated_at), "
             f"closed_by = COALESCE(closed_by, 'tix-jobs'), close_reason = COALESCE(close_reason, "
             f"'auto'), waiting_since = NULL, reminded_at = NULL, reminder_delivered_at = NULL "
-            f"WHERE status <> 'closed' AND created_at < {p}", (cutoff,))
+            f"WHERE status <> 'closed' AND created_at < {p}",
+            (cutoff,),
+        )
     finally:
         conn.close()
 
 
 # -- store state for the job scenarios -----------------------------------------------------------
 
+
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _ts(value: datetime) -> str:
@@ -195,11 +286,13 @@ def _table_ids(conn, backend: str) -> list[str]:
             if any(col[1] == "id" for col in cur.fetchall()):
                 with_id.append(table)
         return with_id
-    cur.execute("SELECT c.table_name FROM information_schema.columns c "
-                "JOIN information_schema.tables t "
-                "ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
-                "WHERE c.table_schema = 'public' AND c.column_name = 'id' "
-                "AND t.table_type = 'BASE TABLE'")
+    cur.execute(
+        "SELECT c.table_name FROM information_schema.columns c "
+        "JOIN information_schema.tables t "
+        "ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+        "WHERE c.table_schema = 'public' AND c.column_name = 'id' "
+        "AND t.table_type = 'BASE TABLE'"
+    )
     return [r[0] for r in cur.fetchall()]
 
 
@@ -219,20 +312,33 @@ def reset_store(bench: generate.BenchStore, conn) -> None:
     events, tables later migrations added); the event log's append-only trigger is lifted for
     this only. Ticket state is set by prepare_due."""
     counts = bench.meta["counts"]
-    generated = {"tickets": counts["tickets"], "messages": counts["messages"],
-                 "attachments": counts["attachments"], "events": counts["events"],
-                 "outbox": counts["outbox"], "accounts": counts["accounts"],
-                 "contacts": counts["contacts"], "services": counts["services"],
-                 "agents": counts["agents"], "tokens": 3, "departments": 10**9}
+    generated = {
+        "tickets": counts["tickets"],
+        "messages": counts["messages"],
+        "attachments": counts["attachments"],
+        "events": counts["events"],
+        "outbox": counts["outbox"],
+        "accounts": counts["accounts"],
+        "contacts": counts["contacts"],
+        "services": counts["services"],
+        "agents": counts["agents"],
+        "tokens": 3,
+        "departments": 10**9,
+    }
     cur = conn.cursor()
     skip = {"schema_migrations", "bench_meta"}
-    tables = [t for t in _table_ids(conn, bench.backend)
-              if t not in skip and not t.endswith(("_fts", "_data", "_idx", "_content", "_docsize",
-                                                     "_config"))]
+    tables = [
+        t
+        for t in _table_ids(conn, bench.backend)
+        if t not in skip
+        and not t.endswith(("_fts", "_data", "_idx", "_content", "_docsize", "_config"))
+    ]
     if bench.backend == "sqlite":
         cur.execute("BEGIN IMMEDIATE")
-        triggers = cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                               "AND tbl_name = 'events' AND sql LIKE '%append-only%'").fetchall()
+        triggers = cur.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+            "AND tbl_name = 'events' AND sql LIKE '%append-only%'"
+        ).fetchall()
         for name, _ in triggers:
             cur.execute(f"DROP TRIGGER {name}")
     else:
@@ -240,8 +346,9 @@ def reset_store(bench: generate.BenchStore, conn) -> None:
         cur.execute("ALTER TABLE events DISABLE TRIGGER USER")
     # Children before parents (foreign keys): the generic pass may meet them in any order.
     order = ["outbox", "events", "attachments", "messages"]
-    tables = ([t for t in order if t in tables]
-              + [t for t in tables if t not in order and t != "tickets"])
+    tables = [t for t in order if t in tables] + [
+        t for t in tables if t not in order and t != "tickets"
+    ]
     for table in tables:
         cur.execute(f"DELETE FROM {table} WHERE id > {int(generated.get(table, 0))}")
     if bench.backend == "sqlite":
@@ -279,22 +386,30 @@ def prepare_due(bench: generate.BenchStore, remind: int, close: int) -> None:
         cur = conn.cursor()
         cur.execute("BEGIN IMMEDIATE" if bench.backend == "sqlite" else "BEGIN")
         fresh = _ts(now - timedelta(hours=1))
-        cur.execute(f"UPDATE tickets SET waiting_since = {p}, last_agent_reply_at = {p}, "
-                    f"reminded_at = NULL, reminder_delivered_at = NULL WHERE status = 'answered'",
-                    (fresh, fresh))
-        base = ("status = 'answered', closed_at = NULL, closed_by = NULL, close_reason = NULL, "
-                "waiting_since = {p}, last_agent_reply_at = {p}, updated_at = {p}, "
-                "reminded_at = {p}, reminder_delivered_at = {p}").format(p=p)
+        cur.execute(
+            f"UPDATE tickets SET waiting_since = {p}, last_agent_reply_at = {p}, "
+            f"reminded_at = NULL, reminder_delivered_at = NULL WHERE status = 'answered'",
+            (fresh, fresh),
+        )
+        base = (
+            "status = 'answered', closed_at = NULL, closed_by = NULL, close_reason = NULL, "
+            f"waiting_since = {p}, last_agent_reply_at = {p}, updated_at = {p}, "
+            f"reminded_at = {p}, reminder_delivered_at = {p}"
+        )
         waited = _ts(now - timedelta(hours=49))
         for chunk in _chunks(remind_ids, 500):
-            cur.execute(f"UPDATE tickets SET {base} WHERE id IN ({', '.join(map(str, chunk))})",
-                        (waited, waited, waited, None, None))
+            cur.execute(
+                f"UPDATE tickets SET {base} WHERE id IN ({', '.join(map(str, chunk))})",
+                (waited, waited, waited, None, None),
+            )
         waited = _ts(now - timedelta(hours=75))
         reminded = _ts(now - timedelta(hours=26))
         delivered = _ts(now - timedelta(hours=25))
         for chunk in _chunks(close_ids, 500):
-            cur.execute(f"UPDATE tickets SET {base} WHERE id IN ({', '.join(map(str, chunk))})",
-                        (waited, waited, delivered, reminded, delivered))
+            cur.execute(
+                f"UPDATE tickets SET {base} WHERE id IN ({', '.join(map(str, chunk))})",
+                (waited, waited, delivered, reminded, delivered),
+            )
         cur.execute("COMMIT")
     finally:
         conn.close()
@@ -302,22 +417,24 @@ def prepare_due(bench: generate.BenchStore, remind: int, close: int) -> None:
 
 def _chunks(items, size):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 # -- a loopback SMTP server ----------------------------------------------------------------------
+
 
 class SmtpSink:
     """aiosmtpd in its own process (so it never shares a GIL with what is being timed), counting
     the messages it accepts."""
 
     def __init__(self):
-        with socket.socket() as probe:       # Controller(port=0) does not work: pick a port first
+        with socket.socket() as probe:  # Controller(port=0) does not work: pick a port first
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.count_file = Path(tempfile.mkstemp(prefix="tix-bench-sink-")[1])
-        self.proc = subprocess.Popen([PYTHON, "-m", "bench.smtp_sink", str(self.port),
-                                      str(self.count_file)], cwd=ROOT)
+        self.proc = subprocess.Popen(
+            [PYTHON, "-m", "bench.smtp_sink", str(self.port), str(self.count_file)], cwd=ROOT
+        )
         deadline = time.time() + 15
         while time.time() < deadline:
             try:
@@ -328,8 +445,12 @@ class SmtpSink:
         raise RuntimeError("the SMTP sink did not start")
 
     def env(self) -> dict:
-        return {"TIX_SMTP_HOST": "127.0.0.1", "TIX_SMTP_PORT": self.port,
-                "TIX_SMTP_SECURITY": "none", "TIX_MAIL_FROM": MAIL_FROM}
+        return {
+            "TIX_SMTP_HOST": "127.0.0.1",
+            "TIX_SMTP_PORT": self.port,
+            "TIX_SMTP_SECURITY": "none",
+            "TIX_MAIL_FROM": MAIL_FROM,
+        }
 
     def received(self) -> int:
         try:
@@ -360,8 +481,10 @@ def _summary_counts(line: str) -> dict:
 
 # -- 3. the hourly job ---------------------------------------------------------------------------
 
-def hourly_job(base: generate.BenchStore, big: generate.BenchStore, due: int, repeat: int,
-               sink: SmtpSink) -> list[dict]:
+
+def hourly_job(
+    base: generate.BenchStore, big: generate.BenchStore, due: int, repeat: int, sink: SmtpSink
+) -> list[dict]:
     """The hourly job with `due` tickets due a reminder and `due` due a close, on a store that
     holds little more than those and on the big store; emails go to the loopback sink.
 
@@ -372,15 +495,34 @@ def hourly_job(base: generate.BenchStore, big: generate.BenchStore, due: int, re
     for bench in (base, big):
         try:
             totals[bench.label] = _hourly_job_on(bench, due, repeat, sink, rows)
-        except Exception as exc:  # noqa: BLE001 - keep the figures of the store that did run
-            rows.append(row(3, bench.backend, f"hourly job @ {bench.label}", None, unit="",
-                            ok=False, note=f"failed: {exc}"[:300]))
+        except Exception as exc:
+            rows.append(
+                row(
+                    3,
+                    bench.backend,
+                    f"hourly job @ {bench.label}",
+                    None,
+                    unit="",
+                    ok=False,
+                    note=f"failed: {exc}"[:300],
+                )
+            )
             return rows
     for i, what in ((0, "remind+autoclose+notify"), (1, "remind+autoclose only")):
         b, g = totals[base.label][i], totals[big.label][i]
-        rows.append(row(3, big.backend, f"hourly job ({what}) @ {big.label} vs @ {base.label}",
-                        round(g, 2), unit="s", baseline=round(b, 2), ratio=round(g / b, 2),
-                        target=f"<= 1.3x @ {base.label}", ok=g / b <= 1.3))
+        rows.append(
+            row(
+                3,
+                big.backend,
+                f"hourly job ({what}) @ {big.label} vs @ {base.label}",
+                round(g, 2),
+                unit="s",
+                baseline=round(b, 2),
+                ratio=round(g / b, 2),
+                target=f"<= 1.3x @ {base.label}",
+                ok=g / b <= 1.3,
+            )
+        )
     return rows
 
 
@@ -395,11 +537,15 @@ def _hourly_job_on(bench, due, repeat, sink, rows) -> tuple[float, float]:
         for step in ("remind", "autoclose", "notify"):
             result = run_with_memory(tix_jobs(step, "--no-lock"), env, check=False)
             if result.returncode != 0:
-                raise RuntimeError(f"tix-jobs {step} exited {result.returncode}: "
-                                   f"{result.stderr[-800:]}")
-            steps[step] = (result.seconds, result.max_rss_kb,
-                           _summary_counts(result.stdout.strip().splitlines()[-1]),
-                           result.cpu_seconds)
+                raise RuntimeError(
+                    f"tix-jobs {step} exited {result.returncode}: {result.stderr[-800:]}"
+                )
+            steps[step] = (
+                result.seconds,
+                result.max_rss_kb,
+                _summary_counts(result.stdout.strip().splitlines()[-1]),
+                result.cpu_seconds,
+            )
         runs.append(steps)
     jobs_s = _median([r["remind"][0] + r["autoclose"][0] for r in runs])
     jobs_cpu = _median([r["remind"][3] + r["autoclose"][3] for r in runs])
@@ -411,16 +557,42 @@ def _hourly_job_on(bench, due, repeat, sink, rows) -> tuple[float, float]:
     sent = runs[0]["notify"][2].get("sent", 0)
     rate = (reminded + closed) / jobs_s
     ok = (rate >= 2000) if bench.backend == "sqlite" else None
-    rows.append(row(3, bench.backend, f"hourly job @ {bench.label} tickets: reminders+closes/s",
-                    round(rate), unit="/s", target=">= 2000/s (SQLite)", ok=ok,
-                    note=f"reminded {reminded} + closed {closed} in {jobs_s:.1f}s "
-                         f"(median of {len(runs)}); CPU {jobs_cpu:.1f}s = "
-                         f"{(reminded + closed) / jobs_cpu:.0f}/CPU-s"))
-    rows.append(row(3, bench.backend, f"hourly job @ {bench.label}: notify", round(sent / notify_s),
-                    unit="msg/s", note=f"sent {sent} in {notify_s:.1f}s"))
-    rows.append(row(3, bench.backend, f"hourly job @ {bench.label}: peak memory",
-                    round(peak, 1), unit="MB", target="< 150 MB", ok=peak < 150,
-                    note="largest of remind, autoclose, notify"))
+    rows.append(
+        row(
+            3,
+            bench.backend,
+            f"hourly job @ {bench.label} tickets: reminders+closes/s",
+            round(rate),
+            unit="/s",
+            target=">= 2000/s (SQLite)",
+            ok=ok,
+            note=f"reminded {reminded} + closed {closed} in {jobs_s:.1f}s "
+            f"(median of {len(runs)}); CPU {jobs_cpu:.1f}s = "
+            f"{(reminded + closed) / jobs_cpu:.0f}/CPU-s",
+        )
+    )
+    rows.append(
+        row(
+            3,
+            bench.backend,
+            f"hourly job @ {bench.label}: notify",
+            round(sent / notify_s),
+            unit="msg/s",
+            note=f"sent {sent} in {notify_s:.1f}s",
+        )
+    )
+    rows.append(
+        row(
+            3,
+            bench.backend,
+            f"hourly job @ {bench.label}: peak memory",
+            round(peak, 1),
+            unit="MB",
+            target="< 150 MB",
+            ok=peak < 150,
+            note="largest of remind, autoclose, notify",
+        )
+    )
     return total_s, jobs_s
 
 
@@ -429,6 +601,7 @@ def _median(values):
 
 
 # -- 4. dispatch ---------------------------------------------------------------------------------
+
 
 def prepared_emails(bench: generate.BenchStore, count: int) -> list[tuple]:
     """`count` outbox rows as tix queues them (tix.mail.build), ready to insert."""
@@ -443,12 +616,33 @@ def prepared_emails(bench: generate.BenchStore, count: int) -> list[tuple]:
         code = generate._code(ticket_id)
         message_id = f"<bench-dispatch-{i}@tix.bench>"
         recipient = mail.Recipient(f"owner@cust{2 + i % 100}.example", f"Customer {i % 100}", "en")
-        body = ("Hello,\n\nWe restarted the web server and your site answers again. Please check "
-                "and tell us if anything is still wrong.\n\n-- \nBench Agent, Hosting\n")
-        msg = mail.build(kind="agent-reply", code=code, subject="Website down", body=body,
-                         recipient=recipient, message_id=message_id, conf=conf)
-        rows.append((message_id, ticket_id, "agent-reply", recipient.email, str(msg["Subject"]),
-                     msg.as_string(), "pending", 0, _ts(now - timedelta(minutes=1)), _ts(now)))
+        body = (
+            "Hello,\n\nWe restarted the web server and your site answers again. Please check "
+            "and tell us if anything is still wrong.\n\n-- \nBench Agent, Hosting\n"
+        )
+        msg = mail.build(
+            kind="agent-reply",
+            code=code,
+            subject="Website down",
+            body=body,
+            recipient=recipient,
+            message_id=message_id,
+            conf=conf,
+        )
+        rows.append(
+            (
+                message_id,
+                ticket_id,
+                "agent-reply",
+                recipient.email,
+                str(msg["Subject"]),
+                msg.as_string(),
+                "pending",
+                0,
+                _ts(now - timedelta(minutes=1)),
+                _ts(now),
+            )
+        )
     return rows
 
 
@@ -461,12 +655,16 @@ def queue_emails(bench: generate.BenchStore, rows: list[tuple]) -> None:
         cur = conn.cursor()
         cur.execute("BEGIN IMMEDIATE" if bench.backend == "sqlite" else "BEGIN")
         # No other tickets due anything: this scenario times the dispatcher alone.
-        cur.execute(f"UPDATE tickets SET waiting_since = {p}, reminded_at = NULL, "
-                    f"reminder_delivered_at = NULL WHERE status = 'answered'",
-                    (_ts(_now() - timedelta(hours=1)),))
+        cur.execute(
+            f"UPDATE tickets SET waiting_since = {p}, reminded_at = NULL, "
+            f"reminder_delivered_at = NULL WHERE status = 'answered'",
+            (_ts(_now() - timedelta(hours=1)),),
+        )
         cur.executemany(
             f"INSERT INTO outbox (message_id, ticket_id, kind, recipient, subject, raw, status, "
-            f"attempts, next_attempt_at, created_at) VALUES ({', '.join([p] * 10)})", rows)
+            f"attempts, next_attempt_at, created_at) VALUES ({', '.join([p] * 10)})",
+            rows,
+        )
         cur.execute("COMMIT")
     finally:
         conn.close()
@@ -481,14 +679,20 @@ def dispatch(bench: generate.BenchStore, count: int, repeat: int, sink: SmtpSink
         for _ in range(repeat):
             queue_emails(bench, emails)
             before = sink.received()
-            result = run(tix_jobs("notify", "--no-lock"), env_for(bench.url, None, **sink.env()),
-                         capture=True)
+            result = run(
+                tix_jobs("notify", "--no-lock"),
+                env_for(bench.url, None, **sink.env()),
+                capture=True,
+            )
             sent = sink.wait_for(before + count) - before
             if sent != count:
                 raise RuntimeError(f"tix-jobs notify delivered {sent} of {count}: {result.stdout}")
             tix_times.append(result.seconds)
-            bare = run([PYTHON, "-m", "bench.bare_smtp", str(sink.port), str(spool), MAIL_FROM],
-                       env_for(), capture=True)
+            bare = run(
+                [PYTHON, "-m", "bench.bare_smtp", str(sink.port), str(spool), MAIL_FROM],
+                env_for(),
+                capture=True,
+            )
             bare_times.append(float(bare.stdout.strip()))
     finally:
         spool.unlink(missing_ok=True)
@@ -497,22 +701,37 @@ def dispatch(bench: generate.BenchStore, count: int, repeat: int, sink: SmtpSink
     bare_s = sorted(bare_times)[len(bare_times) // 2]
     ratio = bare_s / tix_s
     return [
-        row(4, bench.backend, f"bare smtplib loop, one connection: {count} emails",
-            round(count / bare_s), unit="msg/s",
-            note=f"{bare_s:.2f}s (send loop only, messages already in memory)"),
-        row(4, bench.backend, f"tix-jobs notify: {count} queued emails", round(count / tix_s),
-            unit="msg/s", baseline=round(count / bare_s), ratio=round(ratio, 2),
-            target=">= 0.8x bare loop", ok=ratio >= 0.8,
-            note=f"{tix_s:.2f}s for the whole process (start-up, claim, send, mark sent)"),
+        row(
+            4,
+            bench.backend,
+            f"bare smtplib loop, one connection: {count} emails",
+            round(count / bare_s),
+            unit="msg/s",
+            note=f"{bare_s:.2f}s (send loop only, messages already in memory)",
+        ),
+        row(
+            4,
+            bench.backend,
+            f"tix-jobs notify: {count} queued emails",
+            round(count / tix_s),
+            unit="msg/s",
+            baseline=round(count / bare_s),
+            ratio=round(ratio, 2),
+            target=">= 0.8x bare loop",
+            ok=ratio >= 0.8,
+            note=f"{tix_s:.2f}s for the whole process (start-up, claim, send, mark sent)",
+        ),
     ]
 
 
 # -- 5. concurrency ------------------------------------------------------------------------------
 
+
 def concurrency_copy(bench: generate.BenchStore) -> generate.BenchStore:
     """A scratch copy of a store (this scenario writes new tickets and messages)."""
-    copy = generate.BenchStore(bench.backend, f"{bench.label}-concurrency", bench.tickets, "",
-                               dict(bench.meta))
+    copy = generate.BenchStore(
+        bench.backend, f"{bench.label}-concurrency", bench.tickets, "", dict(bench.meta)
+    )
     if bench.backend == "sqlite":
         src = bench.sqlite_path
         conn = bench.raw_connection()
@@ -536,7 +755,7 @@ def concurrency_copy(bench: generate.BenchStore) -> generate.BenchStore:
 
 def drop_copy(copy: generate.BenchStore) -> None:
     if copy.backend == "sqlite":
-        for suffix in ("", "-wal", "-shm", ".jobs-lock"):   # .jobs-lock: tix-jobs' run lock
+        for suffix in ("", "-wal", "-shm", ".jobs-lock"):  # .jobs-lock: tix-jobs' run lock
             Path(f"{copy.sqlite_path}{suffix}").unlink(missing_ok=True)
     else:
         admin = generate._pg_connect(generate.PG_ADMIN_URL)
@@ -545,8 +764,9 @@ def drop_copy(copy: generate.BenchStore) -> None:
         admin.close()
 
 
-def concurrency(bench: generate.BenchStore, workers: int, ops: int, due: int,
-                sink: SmtpSink) -> list[dict]:
+def concurrency(
+    bench: generate.BenchStore, workers: int, ops: int, due: int, sink: SmtpSink
+) -> list[dict]:
     copy = concurrency_copy(bench)
     try:
         prepare_due(copy, due, due)
@@ -558,14 +778,29 @@ def concurrency(bench: generate.BenchStore, workers: int, ops: int, due: int,
         own = [r[0] for r in cur.fetchall()]
         conn.close()
         plan = Path(tempfile.mkstemp(prefix="tix-bench-plan-", suffix=".json")[1])
-        plan.write_text(json.dumps({"live": live, "own": own, "ops": ops,
-                                    "agent": bench.token("agent"),
-                                    "customer": bench.token("customer")}))
+        plan.write_text(
+            json.dumps(
+                {
+                    "live": live,
+                    "own": own,
+                    "ops": ops,
+                    "agent": bench.token("agent"),
+                    "customer": bench.token("customer"),
+                }
+            )
+        )
         env = env_for(copy.url, None, **sink.env())
         started = time.perf_counter()
-        procs = [subprocess.Popen([PYTHON, "-m", "bench.worker", str(plan), str(k)], cwd=ROOT,
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                 for k in range(workers)]
+        procs = [
+            subprocess.Popen(
+                [PYTHON, "-m", "bench.worker", str(plan), str(k)],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for k in range(workers)
+        ]
         job_runs, job_errors, job_lines = 0, [], []
         while any(p.poll() is None for p in procs):
             result = run(tix_jobs("run"), env, capture=True, check=False)
@@ -581,8 +816,16 @@ def concurrency(bench: generate.BenchStore, workers: int, ops: int, due: int,
             try:
                 reports.append(json.loads(out.decode().strip().splitlines()[-1]))
             except (ValueError, IndexError):
-                reports.append({"ops": 0, "ok": 0, "refused": 0, "failed": ops, "locked": 0,
-                                "errors": [err.decode()[-300:]]})
+                reports.append(
+                    {
+                        "ops": 0,
+                        "ok": 0,
+                        "refused": 0,
+                        "failed": ops,
+                        "locked": 0,
+                        "errors": [err.decode()[-300:]],
+                    }
+                )
         plan.unlink(missing_ok=True)
     finally:
         drop_copy(copy)
@@ -593,11 +836,17 @@ def concurrency(bench: generate.BenchStore, workers: int, ops: int, due: int,
     errors = [e for r in reports for e in r.get("errors", [])][:3] + job_errors[:2]
     reminded = sum(_summary_counts(line).get("reminded", 0) for line in job_lines)
     closed = sum(_summary_counts(line).get("closed", 0) for line in job_lines)
-    return [row(5, bench.backend,
-                f"{workers} processes x {ops} create/reply while tix-jobs run loops "
-                f"({bench.label})",
-                round(total_ok / elapsed, 1), unit="ops/s", target='no "database is locked"',
-                ok=locked == 0 and failed == 0 and not job_errors,
-                note=f"{total_ok} ok, {refused} refused by state (exit 4), {failed} failed, "
-                     f"{locked} locked in {elapsed:.1f}s; {job_runs} job runs reminded {reminded}, "
-                     f"closed {closed}" + (f"; errors: {errors}" if errors else ""))]
+    return [
+        row(
+            5,
+            bench.backend,
+            f"{workers} processes x {ops} create/reply while tix-jobs run loops ({bench.label})",
+            round(total_ok / elapsed, 1),
+            unit="ops/s",
+            target='no "database is locked"',
+            ok=locked == 0 and failed == 0 and not job_errors,
+            note=f"{total_ok} ok, {refused} refused by state (exit 4), {failed} failed, "
+            f"{locked} locked in {elapsed:.1f}s; {job_runs} job runs reminded {reminded}, "
+            f"closed {closed}" + (f"; errors: {errors}" if errors else ""),
+        )
+    ]

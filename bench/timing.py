@@ -44,8 +44,9 @@ def cleanup() -> None:
 
 def env_for(url: str | None = None, token: str | None = None, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIX_")}
-    env.update(XDG_DATA_HOME=f"{private_home()}/data", XDG_CONFIG_HOME=f"{private_home()}/config",
-               TZ="UTC")
+    env.update(
+        XDG_DATA_HOME=f"{private_home()}/data", XDG_CONFIG_HOME=f"{private_home()}/config", TZ="UTC"
+    )
     if url:
         env["TIX_DATABASE_URL"] = url
     if token:
@@ -58,8 +59,12 @@ def compile_bytecode() -> None:
     """Write tix's .pyc files before timing. This machine sets PYTHONDONTWRITEBYTECODE, so
     without this every `tix` run would recompile tix from source (~80 ms), which no real
     install does (pip compiles on install; an editable checkout caches on first run)."""
-    subprocess.run([PYTHON, "-m", "compileall", "-q", "tix", "jobs", "sql"], cwd=ROOT,
-                   stdout=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        [PYTHON, "-m", "compileall", "-q", "tix", "jobs", "sql"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 @dataclass
@@ -69,27 +74,40 @@ class Run:
     stdout: str
     stderr: str
     returncode: int
-    cpu_seconds: float = 0.0     # user + system time of the process (wait4): less noisy than wall
+    cpu_seconds: float = 0.0  # user + system time of the process (wait4): less noisy than wall
 
 
-def run(argv: list[str], env: dict | None = None, *, capture: bool = False, check: bool = True,
-        timeout: float | None = None) -> Run:
+def run(
+    argv: list[str],
+    env: dict | None = None,
+    *,
+    capture: bool = False,
+    check: bool = True,
+    timeout: float | None = None,
+) -> Run:
     """One process, timed from spawn to exit."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     if capture:
         out, err = proc.communicate(timeout=timeout)
     else:
         _, err = proc.communicate(timeout=timeout)
         out = b""
     elapsed = time.perf_counter() - started
-    result = Run(elapsed, 0, out.decode(errors="replace"), err.decode(errors="replace"),
-                 proc.returncode)
+    result = Run(
+        elapsed, 0, out.decode(errors="replace"), err.decode(errors="replace"), proc.returncode
+    )
     if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: "
-                           f"{result.stderr.strip()[-800:]}")
+        raise RuntimeError(
+            f"{' '.join(argv)} exited {proc.returncode}: {result.stderr.strip()[-800:]}"
+        )
     return result
 
 
@@ -98,19 +116,26 @@ def run_with_memory(argv: list[str], env: dict | None = None, *, check: bool = T
     out_file = tempfile.TemporaryFile()
     err_file = tempfile.TemporaryFile()
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out_file,
-                            stderr=err_file)
+    proc = subprocess.Popen(
+        argv, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out_file, stderr=err_file
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     out_file.seek(0)
     err_file.seek(0)
-    result = Run(elapsed, usage.ru_maxrss, out_file.read().decode(errors="replace"),
-                 err_file.read().decode(errors="replace"), proc.returncode,
-                 usage.ru_utime + usage.ru_stime)
+    result = Run(
+        elapsed,
+        usage.ru_maxrss,
+        out_file.read().decode(errors="replace"),
+        err_file.read().decode(errors="replace"),
+        proc.returncode,
+        usage.ru_utime + usage.ru_stime,
+    )
     if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: "
-                           f"{result.stderr.strip()[-800:]}")
+        raise RuntimeError(
+            f"{' '.join(argv)} exited {proc.returncode}: {result.stderr.strip()[-800:]}"
+        )
     return result
 
 

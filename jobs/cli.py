@@ -57,8 +57,11 @@ def _setup_logging() -> None:
     # Problems go to stderr with a timestamp, so cron's `>> file 2>&1` makes a readable log.
     if not log.handlers:
         handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter(
-            "%(asctime)s tix-jobs[%(process)d] %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s tix-jobs[%(process)d] %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"
+            )
+        )
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False
@@ -88,8 +91,10 @@ def open_store(ctx):
             from pathlib import Path
 
             if not Path(store.sqlite_path(url)).exists():
-                raise InvalidInput(f"no store at {store.mask_url(url)}: check TIX_DATABASE_URL "
-                                   "(cron does not read your shell's profile)")
+                raise InvalidInput(
+                    f"no store at {store.mask_url(url)}: check TIX_DATABASE_URL "
+                    "(cron does not read your shell's profile)"
+                )
         try:
             root.obj["db"] = store.connect(url)
         except StoreError as exc:
@@ -97,16 +102,23 @@ def open_store(ctx):
                 raise InvalidInput(str(exc)) from None
             raise
         if not store.is_current(root.obj["db"]):
-            raise InvalidInput(f"store {store.mask_url(url)} is not set up or not up to date: "
-                               "run `tix init` (new store) or `tix db upgrade`")
+            raise InvalidInput(
+                f"store {store.mask_url(url)} is not set up or not up to date: "
+                "run `tix init` (new store) or `tix db upgrade`"
+            )
     return root.obj["db"]
 
 
 def job_options(func):
-    func = click.option("--no-lock", is_flag=True,
-                        help="skip the run-level lock (it is an optimisation; claims stay safe)")(func)
+    func = click.option(
+        "--no-lock",
+        is_flag=True,
+        help="skip the run-level lock (it is an optimisation; claims stay safe)",
+    )(func)
     func = click.option("-v", "--verbose", is_flag=True, help="list each ticket and message")(func)
-    func = click.option("--dry-run", is_flag=True, help="print what would be done; change nothing")(func)
+    func = click.option("--dry-run", is_flag=True, help="print what would be done; change nothing")(
+        func
+    )
     return func
 
 
@@ -136,7 +148,7 @@ def run_steps(ctx, steps: list[str], dry_run: bool, verbose: bool, no_lock: bool
             click.echo(f"{'would close' if dry_run else 'closed'} {code}")
         for line in summary.escalated or []:
             click.echo(line)
-        for line in (summary.would_send if dry_run else summary.mail.details):
+        for line in summary.would_send if dry_run else summary.mail.details:
             click.echo(f"would send {line}" if dry_run else line)
     click.echo(summary.line(dry_run))
     if summary.mail.failed:
@@ -152,8 +164,12 @@ class _no_lock:
 
 
 @click.group(cls=JobsGroup)
-@click.option("--db", "db_option", metavar="URL",
-              help="store URL (default: $TIX_DATABASE_URL, else the SQLite file in your data directory)")
+@click.option(
+    "--db",
+    "db_option",
+    metavar="URL",
+    help="store URL (default: $TIX_DATABASE_URL, else the SQLite file in your data directory)",
+)
 @click.version_option(__version__, prog_name="tix-jobs")
 @click.pass_context
 def cli(ctx, db_option):
@@ -199,24 +215,46 @@ def run(ctx, dry_run, verbose, no_lock):
 
 
 @cli.group(invoke_without_command=True)
-@click.option("--status", type=click.Choice(["pending", "sending", "sent", "failed", "dead", "uncertain",
-                                            "cancelled"]),
-              help="only messages in this state")
-@click.option("--limit", type=int, default=100, show_default=True, help="at most this many, newest first")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "sending", "sent", "failed", "dead", "uncertain", "cancelled"]),
+    help="only messages in this state",
+)
+@click.option(
+    "--limit", type=int, default=100, show_default=True, help="at most this many, newest first"
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
 @click.pass_context
 def outbox(ctx, status, limit, fmt):
     """List the email queue, newest first (`outbox retry` requeues)."""
     if ctx.invoked_subcommand is not None:
         return
-    from tix import output
     from tix.jobs import outbox as queue
+
+    from tix import output
 
     open_store(ctx)
     rows = queue.listing(status, limit)
-    output.emit_rows(rows, ["id", "status", "kind", "recipient", "ticket", "attempts",
-                            "next_attempt_at", "last_error"], fmt)
+    output.emit_rows(
+        rows,
+        [
+            "id",
+            "status",
+            "kind",
+            "recipient",
+            "ticket",
+            "attempts",
+            "next_attempt_at",
+            "last_error",
+        ],
+        fmt,
+    )
 
 
 @outbox.command(name="retry")

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 
-from tix import clock, settings
-from tix.errors import InvalidInput
 from tix.jobs import outbox
 from tix.jobs.outbox import SENT, Outcome
+
+from tix import clock, settings
+from tix.errors import InvalidInput
 
 log = logging.getLogger("tix.jobs")
 
@@ -123,24 +124,30 @@ class SmtpTransport:
             smtp.ehlo()
             if conf.security == "starttls":
                 if not smtp.has_extn("starttls"):
-                    raise SmtpConfigError(f"SMTP server {where} does not offer STARTTLS "
-                                          "(set TIX_SMTP_SECURITY=tls or none)")
+                    raise SmtpConfigError(
+                        f"SMTP server {where} does not offer STARTTLS "
+                        "(set TIX_SMTP_SECURITY=tls or none)"
+                    )
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if conf.user:
                 smtp.login(conf.user, settings.smtp_password(conf.user))
         except smtplib.SMTPAuthenticationError as exc:
             self._close(smtp)
-            raise SmtpConfigError(f"SMTP server {where} refused the login of {conf.user!r}: "
-                                  f"{exc.smtp_code}") from None
+            raise SmtpConfigError(
+                f"SMTP server {where} refused the login of {conf.user!r}: {exc.smtp_code}"
+            ) from None
         except smtplib.SMTPNotSupportedError:
             self._close(smtp)
-            raise SmtpConfigError(f"SMTP server {where} does not offer AUTH: unset TIX_SMTP_USER "
-                                  "or use TLS") from None
+            raise SmtpConfigError(
+                f"SMTP server {where} does not offer AUTH: unset TIX_SMTP_USER or use TLS"
+            ) from None
         except ssl.SSLCertVerificationError as exc:
             self._close(smtp)
-            raise SmtpConfigError(f"SMTP server {where}: certificate not trusted "
-                                  f"({exc.verify_message}); set TIX_SMTP_CAFILE") from None
+            raise SmtpConfigError(
+                f"SMTP server {where}: certificate not trusted "
+                f"({exc.verify_message}); set TIX_SMTP_CAFILE"
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
             self._close(smtp)
             return f"cannot connect to SMTP server {where}: {exc or type(exc).__name__}"
@@ -185,7 +192,11 @@ class SmtpTransport:
                 self.unreachable = error
                 return Outcome("retry", error)
         try:
-            options = ["BODY=8BITMIME"] if (not row.raw.isascii() and self.smtp.has_extn("8bitmime")) else []
+            options = (
+                ["BODY=8BITMIME"]
+                if (not row.raw.isascii() and self.smtp.has_extn("8bitmime"))
+                else []
+            )
             code, reply = self.smtp.mail(self.envelope_from, options)
             if code != 250:
                 self._reset()
@@ -223,8 +234,11 @@ class SmtpTransport:
             code, reply = self.smtp.getreply()
         except (OSError, smtplib.SMTPException) as exc:
             self._drop()
-            return Outcome("uncertain", "no answer after the message was sent "
-                           f"({exc or type(exc).__name__}); the server may have accepted it")
+            return Outcome(
+                "uncertain",
+                "no answer after the message was sent "
+                f"({exc or type(exc).__name__}); the server may have accepted it",
+            )
         if code == 250:
             return SENT
         return _refused("end of DATA", code, reply)
@@ -282,8 +296,11 @@ def notify(conf: settings.Settings, transport=None) -> NotifyResult:
     result = NotifyResult()
     _, result.uncertain = outbox.expire_leases(clock.now())
     if result.uncertain:
-        log.warning("%d message(s) left half-sent by a stopped run are now uncertain "
-                    "(see `tix-jobs outbox --status uncertain`)", result.uncertain)
+        log.warning(
+            "%d message(s) left half-sent by a stopped run are now uncertain "
+            "(see `tix-jobs outbox --status uncertain`)",
+            result.uncertain,
+        )
     run = _Run(result, lease)
     try:
         while True:
@@ -303,8 +320,9 @@ def notify(conf: settings.Settings, transport=None) -> NotifyResult:
                     if outcome.status == "sent":
                         run.delivered = outbox.Delivered(row, clock.now())
                         continue
-                status, delivered_status = outbox.record(row, outcome, clock.now(),
-                                                         conf.max_attempts, run.delivered)
+                status, delivered_status = outbox.record(
+                    row, outcome, clock.now(), conf.max_attempts, run.delivered
+                )
                 run.tally_delivered(delivered_status)
                 _tally(result, row, status, outcome)
             run.tally_delivered(outbox.record_delivered(run.delivered))
@@ -336,8 +354,9 @@ class _Run:
         # The rest of the batch stays leased to this run: renewed every quarter lease, not
         # with every message.
         renew = now - self.renewed_at >= self.lease / 4
-        self.mine, delivered_status = outbox.start(row, now, self.lease if renew else None,
-                                                   self.delivered)
+        self.mine, delivered_status = outbox.start(
+            row, now, self.lease if renew else None, self.delivered
+        )
         if renew:
             self.renewed_at = now
         self.tally_delivered(delivered_status)
@@ -361,10 +380,16 @@ def _tally(result: NotifyResult, row, status: str | None, outcome: Outcome) -> N
         result.uncertain += 1
     else:
         return  # no longer ours: the run that took it over reports it
-    shown = {"failed": "retrying", "dead": "dead" if outcome.status == "dead" else "dead (too many attempts)"
-             }.get(status, status)
-    result.details.append(f"{shown} {row.kind} to {row.recipient} {row.message_id}: {outcome.error}")
-    log.warning("outbox %d (%s to %s): %s: %s", row.id, row.kind, row.recipient, shown, outcome.error)
+    shown = {
+        "failed": "retrying",
+        "dead": "dead" if outcome.status == "dead" else "dead (too many attempts)",
+    }.get(status, status)
+    result.details.append(
+        f"{shown} {row.kind} to {row.recipient} {row.message_id}: {outcome.error}"
+    )
+    log.warning(
+        "outbox %d (%s to %s): %s: %s", row.id, row.kind, row.recipient, shown, outcome.error
+    )
 
 
 def send_pending_for_demo() -> int:

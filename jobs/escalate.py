@@ -10,10 +10,15 @@ import click
 def _options(func):
     # The same three options as every tix-jobs command (jobs/cli.py's job_options), declared
     # here so this module imports without jobs/cli.py (which imports it).
-    func = click.option("--no-lock", is_flag=True,
-                        help="skip the run-level lock (it is an optimisation; firings stay once)")(func)
+    func = click.option(
+        "--no-lock",
+        is_flag=True,
+        help="skip the run-level lock (it is an optimisation; firings stay once)",
+    )(func)
     func = click.option("-v", "--verbose", is_flag=True, help="list each ticket escalated")(func)
-    func = click.option("--dry-run", is_flag=True, help="print what would be done; change nothing")(func)
+    func = click.option("--dry-run", is_flag=True, help="print what would be done; change nothing")(
+        func
+    )
     return func
 
 
@@ -38,7 +43,9 @@ def step(conf, summary, dry_run: bool = False) -> None:
     rules = escalation.load_rules()
     if not rules:
         return  # no rules file: nothing to say in the summary line either
-    summary.escalated = [describe(f, dry_run) for f in escalation.run(dry_run=dry_run, rules=rules, conf=conf)]
+    summary.escalated = [
+        describe(f, dry_run) for f in escalation.run(dry_run=dry_run, rules=rules, conf=conf)
+    ]
 
 
 @click.command()
@@ -47,9 +54,10 @@ def step(conf, summary, dry_run: bool = False) -> None:
 def escalate(ctx, dry_run, verbose, no_lock):
     """Apply the escalation rules ($TIX_ESCALATION_RULES, else <config>/escalation.toml): raise
     priority, reassign, notify; each rule fires once per ticket per waiting period."""
-    from tix import escalation
     from tix.jobs.cli import _no_lock, load_settings, open_store
     from tix.jobs.lock import run_lock
+
+    from tix import escalation
 
     conf = load_settings(mail=False, dry_run=dry_run)
     db = open_store(ctx)

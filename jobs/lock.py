@@ -32,8 +32,9 @@ class RunLock:
     def acquire(self) -> bool:
         """True if this process now holds the lock; False if another run holds it."""
         if dialect(self.db) == "postgresql":
-            self._pg_held = bool(self.db.execute_sql(
-                "SELECT pg_try_advisory_lock(%s)", (PG_LOCK_KEY,)).fetchone()[0])
+            self._pg_held = bool(
+                self.db.execute_sql("SELECT pg_try_advisory_lock(%s)", (PG_LOCK_KEY,)).fetchone()[0]
+            )
             return self._pg_held
         path = self.lock_file()
         if path is None:

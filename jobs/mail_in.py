@@ -30,8 +30,9 @@ def _store_failure(exc: Exception, ctx) -> str | None:
 
 
 def _prepare(ctx):
-    from tix import settings
     from tix.jobs.cli import open_store
+
+    from tix import settings
 
     conf, limits = settings.load(), settings.load_mail_in()
     open_store(ctx)
@@ -50,10 +51,18 @@ def _delivered_name(name: str) -> str:
 
 
 @click.command(name="mail-in")
-@click.option("--maildir", type=click.Path(file_okay=False), metavar="DIR",
-              help="file every message in DIR/new, moving each to DIR/cur (or the rejected folder)")
-@click.option("--rejected", type=click.Path(file_okay=False), metavar="DIR",
-              help="Maildir for refused messages (default: DIR/.Rejected)")
+@click.option(
+    "--maildir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="file every message in DIR/new, moving each to DIR/cur (or the rejected folder)",
+)
+@click.option(
+    "--rejected",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Maildir for refused messages (default: DIR/.Rejected)",
+)
 @click.pass_context
 def mail_in(ctx, maildir, rejected):
     """File incoming email: one message on stdin (MTA pipe), or a Maildir.
@@ -100,7 +109,9 @@ def _run_maildir(ctx, root: Path, rejected: Path | None):
     _maildir_folder(root)
     rejected = _maildir_folder(rejected or root / ".Rejected")
     counts, failed = Counter(), 0
-    for path in sorted(p for p in (root / "new").iterdir() if p.is_file() and not p.name.startswith(".")):
+    for path in sorted(
+        p for p in (root / "new").iterdir() if p.is_file() and not p.name.startswith(".")
+    ):
         try:
             raw = path.read_bytes()
         except FileNotFoundError:

@@ -69,14 +69,26 @@ def expire_leases(now) -> tuple[int, int]:
     becomes `uncertain` rather than risk a second copy. Returns (released, uncertain)."""
     expired = SENDING & (Outbox.lease_until < now)
     with transaction():
-        uncertain = (Outbox.update(
-            status="uncertain", attempts=Outbox.attempts + 1, lease_until=None,
-            last_error="the run delivering it stopped before the server's answer was recorded; "
-                       "it may have been delivered (use `tix-jobs outbox retry` to resend)")
-            .where(expired & Outbox.attempt_started_at.is_null(False)).execute())
-        released = (Outbox.update(status=pw.Case(None, [(Outbox.attempts > 0, "failed")], "pending"),
-                                  claimed_by=None, lease_until=None)
-                    .where(expired & Outbox.attempt_started_at.is_null()).execute())
+        uncertain = (
+            Outbox.update(
+                status="uncertain",
+                attempts=Outbox.attempts + 1,
+                lease_until=None,
+                last_error="the run delivering it stopped before the server's answer was recorded; "
+                "it may have been delivered (use `tix-jobs outbox retry` to resend)",
+            )
+            .where(expired & Outbox.attempt_started_at.is_null(False))
+            .execute()
+        )
+        released = (
+            Outbox.update(
+                status=pw.Case(None, [(Outbox.attempts > 0, "failed")], "pending"),
+                claimed_by=None,
+                lease_until=None,
+            )
+            .where(expired & Outbox.attempt_started_at.is_null())
+            .execute()
+        )
     return released, uncertain
 
 
@@ -84,11 +96,16 @@ def due(now, limit: int | None = None) -> list[Outbox]:
     """Rows a run would send now (what --dry-run lists): the claimable ones and those of a
     stopped run it would take over. Two queries, each on its partial index (the statuses are
     written out so SQLite can use them), rather than one OR that reads the whole outbox."""
-    claimable = (Outbox.select()
-                 .where(pw.SQL("t1.status IN ('pending', 'failed')"), Outbox.next_attempt_at <= now)
-                 .order_by(Outbox.next_attempt_at, Outbox.id))
-    taken_over = Outbox.select().where(pw.SQL("t1.status = 'sending'"), Outbox.lease_until < now,
-                                       Outbox.attempt_started_at.is_null())
+    claimable = (
+        Outbox.select()
+        .where(pw.SQL("t1.status IN ('pending', 'failed')"), Outbox.next_attempt_at <= now)
+        .order_by(Outbox.next_attempt_at, Outbox.id)
+    )
+    taken_over = Outbox.select().where(
+        pw.SQL("t1.status = 'sending'"),
+        Outbox.lease_until < now,
+        Outbox.attempt_started_at.is_null(),
+    )
     if limit:
         claimable = claimable.limit(limit)
     rows = sorted([*claimable, *taken_over], key=lambda row: (row.next_attempt_at, row.id))
@@ -106,30 +123,54 @@ def claim(now, limit: int, lease: timedelta) -> list[Outbox]:
                 " WHERE id IN (SELECT id FROM outbox"
                 "  WHERE status IN ('pending', 'failed') AND next_attempt_at <= %s"
                 "  ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED)"
-                " RETURNING id", (WORKER, until, now, limit))
+                " RETURNING id",
+                (WORKER, until, now, limit),
+            )
             ids = [row[0] for row in cursor.fetchall()]
         else:
             # Inside BEGIN IMMEDIATE this run holds SQLite's write lock: select-then-update is atomic.
             # outbox_claimable (0007) holds the claimable rows in this order; without statistics
             # SQLite would rather read outbox_due and sort every pending row for each claim.
-            ids = [row[0] for row in _db().execute_sql(
-                "SELECT id FROM outbox INDEXED BY outbox_claimable"
-                " WHERE status IN ('pending', 'failed') AND next_attempt_at <= ?"
-                " ORDER BY next_attempt_at, id LIMIT ?",
-                (Outbox.next_attempt_at.db_value(now), limit))]
+            ids = [
+                row[0]
+                for row in _db().execute_sql(
+                    "SELECT id FROM outbox INDEXED BY outbox_claimable"
+                    " WHERE status IN ('pending', 'failed') AND next_attempt_at <= ?"
+                    " ORDER BY next_attempt_at, id LIMIT ?",
+                    (Outbox.next_attempt_at.db_value(now), limit),
+                )
+            ]
             if ids:
-                (Outbox.update(status="sending", claimed_by=WORKER, lease_until=until,
-                               attempt_started_at=None)
-                 .where(Outbox.id.in_(ids)).execute())
+                (
+                    Outbox.update(
+                        status="sending",
+                        claimed_by=WORKER,
+                        lease_until=until,
+                        attempt_started_at=None,
+                    )
+                    .where(Outbox.id.in_(ids))
+                    .execute()
+                )
         if not ids:
             return []
         # What sending needs, no more: peewee parses every date column of every row it reads.
-        return list(Outbox.select(*DISPATCH_FIELDS).where(Outbox.id.in_(ids))
-                    .order_by(Outbox.next_attempt_at, Outbox.id))
+        return list(
+            Outbox.select(*DISPATCH_FIELDS)
+            .where(Outbox.id.in_(ids))
+            .order_by(Outbox.next_attempt_at, Outbox.id)
+        )
 
 
-DISPATCH_FIELDS = (Outbox.id, Outbox.message_id, Outbox.ticket, Outbox.kind, Outbox.recipient,
-                   Outbox.raw, Outbox.attempts, Outbox.reminder_of)
+DISPATCH_FIELDS = (
+    Outbox.id,
+    Outbox.message_id,
+    Outbox.ticket,
+    Outbox.kind,
+    Outbox.recipient,
+    Outbox.raw,
+    Outbox.attempts,
+    Outbox.reminder_of,
+)
 
 
 @dataclass
@@ -141,8 +182,9 @@ class Delivered:
     at: object
 
 
-def start(row: Outbox, now, lease: timedelta | None, previous: Delivered | None = None
-          ) -> tuple[bool, str | None]:
+def start(
+    row: Outbox, now, lease: timedelta | None, previous: Delivered | None = None
+) -> tuple[bool, str | None]:
     """Record that this run is about to hand `row` over, in the same transaction as the
     outcome of the message before it (`previous`, accepted by the server), and renew the
     lease on the rest of the batch when `lease` is given. Returns (whether the row is still
@@ -163,17 +205,38 @@ def start(row: Outbox, now, lease: timedelta | None, previous: Delivered | None 
     elif previous is not None:
         # One statement: a transaction of its own, without the cost of BEGIN and COMMIT.
         p = previous.row.id
-        changed = {r[0] for r in _db().execute_sql(_START_AFTER_SENT.format(p=_db().param), (
-            p, p, Outbox.sent_at.db_value(previous.at), p, p, p, p,
-            Outbox.attempt_started_at.db_value(now), WORKER, p, row.id)).fetchall()}
+        changed = {
+            r[0]
+            for r in _db()
+            .execute_sql(
+                _START_AFTER_SENT.format(p=_db().param),
+                (
+                    p,
+                    p,
+                    Outbox.sent_at.db_value(previous.at),
+                    p,
+                    p,
+                    p,
+                    p,
+                    Outbox.attempt_started_at.db_value(now),
+                    WORKER,
+                    p,
+                    row.id,
+                ),
+            )
+            .fetchall()
+        }
         previous_status = "sent" if p in changed else None
         mine = row.id in changed
     else:
         previous_status = None
         mine = _mark_started(row, now)
     if lease is not None:
-        (Outbox.update(lease_until=now + lease)
-         .where(SENDING, Outbox.claimed_by == WORKER).execute())
+        (
+            Outbox.update(lease_until=now + lease)
+            .where(SENDING, Outbox.claimed_by == WORKER)
+            .execute()
+        )
     return mine, previous_status
 
 
@@ -186,8 +249,9 @@ def _arms_a_close(row: Outbox) -> bool:
     return row.reminder_of is not None and row.ticket_id is not None
 
 
-def record(row: Outbox, outcome: Outcome, now, max_attempts: int,
-           previous: Delivered | None = None) -> tuple[str | None, str | None]:
+def record(
+    row: Outbox, outcome: Outcome, now, max_attempts: int, previous: Delivered | None = None
+) -> tuple[str | None, str | None]:
     """Store the outcome of one attempt (and of `previous`, a message accepted before it);
     returns the new status of each (None for a row no longer this run's). A delivered
     reminder arms its ticket's auto-close in the same transaction."""
@@ -211,13 +275,17 @@ def record_delivered(previous: Delivered | None) -> str | None:
 
 # The two writes every message makes, as plain SQL: peewee building them cost more than SQLite
 # running them (the dispatcher is measured against a bare smtplib loop, bench scenario 4).
-_MARK_STARTED = ("UPDATE outbox SET attempt_started_at = {p}"
-                 " WHERE id = {p} AND claimed_by = {p} AND status = 'sending'")
+_MARK_STARTED = (
+    "UPDATE outbox SET attempt_started_at = {p}"
+    " WHERE id = {p} AND claimed_by = {p} AND status = 'sending'"
+)
 # `uncertain` included: if this run stalled past its lease, another marked the row uncertain;
 # the server has now answered, so the truth can still be recorded.
-_MARK_SENT = ("UPDATE outbox SET status = 'sent', attempts = attempts + 1, lease_until = NULL,"
-              " attempt_started_at = NULL, last_error = NULL, sent_at = {p}"
-              " WHERE id = {p} AND claimed_by = {p} AND status IN ('sending', 'uncertain')")
+_MARK_SENT = (
+    "UPDATE outbox SET status = 'sent', attempts = attempts + 1, lease_until = NULL,"
+    " attempt_started_at = NULL, last_error = NULL, sent_at = {p}"
+    " WHERE id = {p} AND claimed_by = {p} AND status IN ('sending', 'uncertain')"
+)
 
 
 # The previous message's `sent` and this one's start in one statement. Every SET expression
@@ -232,7 +300,8 @@ _START_AFTER_SENT = (
     " attempt_started_at = CASE WHEN id = {p} THEN NULL ELSE {p} END"
     " WHERE claimed_by = {p} AND ((id = {p} AND status IN ('sending', 'uncertain'))"
     "  OR (id = {p} AND status = 'sending'))"
-    " RETURNING id")
+    " RETURNING id"
+)
 
 
 def _execute(statement: str, params: tuple) -> int:
@@ -248,42 +317,63 @@ def _record(row: Outbox, outcome: Outcome, now, max_attempts: int | None) -> str
             tickets.reminder_delivered(row.ticket_id, row.reminder_of, now)
         return "sent"
     attempts = row.attempts + 1
-    changes = {"attempts": Outbox.attempts + 1, "lease_until": None, "attempt_started_at": None,
-               "last_error": (outcome.error or "")[:ERROR_MAX] or None}
+    changes = {
+        "attempts": Outbox.attempts + 1,
+        "lease_until": None,
+        "attempt_started_at": None,
+        "last_error": (outcome.error or "")[:ERROR_MAX] or None,
+    }
     status = outcome.status
     if status == "retry":
         if attempts >= max_attempts:
             status = "dead"
-            changes["last_error"] = f"gave up after {attempts} attempts: {outcome.error}"[:ERROR_MAX]
+            changes["last_error"] = f"gave up after {attempts} attempts: {outcome.error}"[
+                :ERROR_MAX
+            ]
         else:
             status = "failed"
             changes["next_attempt_at"] = now + backoff(attempts)
     # `uncertain` included, as in _MARK_SENT.
-    updated = (Outbox.update(status=status, **changes)
-               .where(Outbox.id == row.id, Outbox.claimed_by == WORKER,
-                      Outbox.status.in_(("sending", "uncertain")))
-               .execute())
+    updated = (
+        Outbox.update(status=status, **changes)
+        .where(
+            Outbox.id == row.id,
+            Outbox.claimed_by == WORKER,
+            Outbox.status.in_(("sending", "uncertain")),
+        )
+        .execute()
+    )
     return status if updated == 1 else None
 
 
 def release_unstarted() -> int:
     """Give back rows this run claimed but will not try (it is stopping on an error)."""
     with transaction():
-        return (Outbox.update(status=pw.Case(None, [(Outbox.attempts > 0, "failed")], "pending"),
-                              claimed_by=None, lease_until=None)
-                .where(SENDING, Outbox.claimed_by == WORKER,
-                       Outbox.attempt_started_at.is_null())
-                .execute())
+        return (
+            Outbox.update(
+                status=pw.Case(None, [(Outbox.attempts > 0, "failed")], "pending"),
+                claimed_by=None,
+                lease_until=None,
+            )
+            .where(SENDING, Outbox.claimed_by == WORKER, Outbox.attempt_started_at.is_null())
+            .execute()
+        )
 
 
 # -- the `tix-jobs outbox` commands -----------------------------------------------------------
 
+
 def listing(status: str | None = None, limit: int | None = None) -> list[dict]:
     if status is not None and status not in LIST_STATUSES:
-        raise InvalidInput(f"unknown outbox status {status!r}: use one of {', '.join(LIST_STATUSES)}")
-    query = (Outbox.select(Outbox, Ticket.code.alias("ticket_code"))
-             .join(Ticket, pw.JOIN.LEFT_OUTER, on=(Outbox.ticket == Ticket.id))
-             .order_by(Outbox.id.desc()).objects())
+        raise InvalidInput(
+            f"unknown outbox status {status!r}: use one of {', '.join(LIST_STATUSES)}"
+        )
+    query = (
+        Outbox.select(Outbox, Ticket.code.alias("ticket_code"))
+        .join(Ticket, pw.JOIN.LEFT_OUTER, on=(Outbox.ticket == Ticket.id))
+        .order_by(Outbox.id.desc())
+        .objects()
+    )
     if status in ATTENTION:
         # Written out as in the partial index outbox_attention, so SQLite can use it.
         query = query.where(pw.SQL("t1.status IN ('failed', 'dead', 'uncertain', 'cancelled')"))
@@ -293,20 +383,39 @@ def listing(status: str | None = None, limit: int | None = None) -> list[dict]:
         if limit < 1:
             raise InvalidInput("--limit must be at least 1")
         query = query.limit(limit)
-    return [{
-        "id": row.id, "status": row.status, "kind": row.kind, "recipient": row.recipient,
-        "ticket": row.ticket_code, "attempts": row.attempts,
-        "created_at": clock.iso(row.created_at), "next_attempt_at": clock.iso(row.next_attempt_at),
-        "sent_at": clock.iso(row.sent_at), "last_error": row.last_error, "subject": row.subject,
-        "message_id": row.message_id,
-    } for row in query]
+    return [
+        {
+            "id": row.id,
+            "status": row.status,
+            "kind": row.kind,
+            "recipient": row.recipient,
+            "ticket": row.ticket_code,
+            "attempts": row.attempts,
+            "created_at": clock.iso(row.created_at),
+            "next_attempt_at": clock.iso(row.next_attempt_at),
+            "sent_at": clock.iso(row.sent_at),
+            "last_error": row.last_error,
+            "subject": row.subject,
+            "message_id": row.message_id,
+        }
+        for row in query
+    ]
 
 
 def _requeue(where) -> int:
     now = clock.now()
-    return (Outbox.update(status="pending", attempts=0, next_attempt_at=now, lease_until=None,
-                          claimed_by=None, attempt_started_at=None)
-            .where(where).execute())
+    return (
+        Outbox.update(
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            lease_until=None,
+            claimed_by=None,
+            attempt_started_at=None,
+        )
+        .where(where)
+        .execute()
+    )
 
 
 def retry(row_id: int) -> Outbox:
@@ -316,8 +425,10 @@ def retry(row_id: int) -> Outbox:
         if row is None:
             raise NotFound(f"no outbox message {row_id}")
         if row.status not in RETRYABLE:
-            raise NotAllowed(f"outbox message {row_id} is {row.status}: only "
-                             f"{', '.join(RETRYABLE)} messages can be retried")
+            raise NotAllowed(
+                f"outbox message {row_id} is {row.status}: only "
+                f"{', '.join(RETRYABLE)} messages can be retried"
+            )
         # The status is repeated in the WHERE so a run finishing the row meanwhile wins.
         if _requeue((Outbox.id == row_id) & (Outbox.status == row.status)) != 1:
             raise NotAllowed(f"outbox message {row_id} changed meanwhile: look again")
@@ -327,4 +438,3 @@ def retry(row_id: int) -> Outbox:
 def retry_all_dead() -> int:
     with transaction():
         return _requeue(ATTENTION_ROWS & (Outbox.status == "dead"))
-

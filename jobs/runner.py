@@ -3,8 +3,9 @@ compare-and-set transitions) live in tix/tickets.py; this module only walks the 
 
 from dataclasses import dataclass, field
 
-from tix import clock, settings, tickets
 from tix.jobs import dispatch, outbox
+
+from tix import clock, settings, tickets
 
 
 @dataclass
@@ -19,12 +20,16 @@ class Summary:
     def line(self, dry_run: bool = False) -> str:
         escalated = "" if self.escalated is None else f", escalate {len(self.escalated)}"
         if dry_run:
-            return (f"dry run: would remind {len(self.reminded)}, close {len(self.closed)}"
-                    f"{escalated}, send {len(self.would_send)}")
+            return (
+                f"dry run: would remind {len(self.reminded)}, close {len(self.closed)}"
+                f"{escalated}, send {len(self.would_send)}"
+            )
         m = self.mail
         escalated = escalated.replace("escalate", "escalated")
-        return (f"reminded {len(self.reminded)}, closed {len(self.closed)}{escalated}, sent {m.sent}, "
-                f"retrying {m.retrying}, dead {m.dead}, uncertain {m.uncertain}")
+        return (
+            f"reminded {len(self.reminded)}, closed {len(self.closed)}{escalated}, sent {m.sent}, "
+            f"retrying {m.retrying}, dead {m.dead}, uncertain {m.uncertain}"
+        )
 
 
 def _walk(due, transition, conf: settings.Settings, dry_run: bool) -> list[str]:
@@ -57,7 +62,8 @@ def escalate(conf: settings.Settings, summary: Summary, dry_run: bool = False) -
 
 def notify(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:
     if dry_run:
-        summary.would_send += [f"{row.kind} to {row.recipient} {row.message_id}"
-                               for row in outbox.due(clock.now())]
+        summary.would_send += [
+            f"{row.kind} to {row.recipient} {row.message_id}" for row in outbox.due(clock.now())
+        ]
         return
     summary.mail = dispatch.notify(conf)

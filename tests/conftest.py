@@ -21,18 +21,28 @@ if os.environ.get("CI"):
     _hypothesis_settings.load_profile("ci")
 
 PG_ADMIN_URL = os.environ.get("TIX_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-BACKENDS = [b.strip() for b in os.environ.get("TIX_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
+BACKENDS = [
+    b.strip()
+    for b in os.environ.get("TIX_TEST_BACKENDS", "sqlite,postgresql").split(",")
+    if b.strip()
+]
 TEMPLATE_DB = f"tix_test_template_{os.getpid()}"
 
 
 def _pg_admin_connection():
-    import psycopg2
     from urllib.parse import urlsplit
 
+    import psycopg2
+
     parts = urlsplit(PG_ADMIN_URL)
-    conn = psycopg2.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username,
-                            password=parts.password, dbname=parts.path.lstrip("/") or "postgres",
-                            connect_timeout=5)
+    conn = psycopg2.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname=parts.path.lstrip("/") or "postgres",
+        connect_timeout=5,
+    )
     conn.autocommit = True
     return conn
 
@@ -48,7 +58,7 @@ def pg_template():
     """A migrated PostgreSQL database that each test copies (CREATE DATABASE ... TEMPLATE)."""
     try:
         admin = _pg_admin_connection()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if os.environ.get("CI"):
             raise RuntimeError(f"PostgreSQL is required in CI and is unreachable: {exc}") from exc
         pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN_URL}: {exc}")
@@ -81,7 +91,7 @@ def empty_pg_database():
     """Name of a new PostgreSQL database with no schema (for migration tests)."""
     try:
         admin = _pg_admin_connection()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if os.environ.get("CI"):
             raise
         pytest.skip(f"PostgreSQL unreachable: {exc}")
@@ -124,8 +134,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("backend") if callspec else None
-        only = ("sqlite" if item.get_closest_marker("sqlite_only")
-                else "postgresql" if item.get_closest_marker("postgres_only") else None)
+        only = (
+            "sqlite"
+            if item.get_closest_marker("sqlite_only")
+            else "postgresql"
+            if item.get_closest_marker("postgres_only")
+            else None
+        )
         (drop if backend and only and backend != only else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -173,46 +188,166 @@ class Desk:
         if expect is not None:
             assert result.exit_code == expect, (
                 f"tix {' '.join(args)} exited {result.exit_code}, expected {expect}\n"
-                f"stdout: {result.stdout}\nstderr: {result.stderr}")
+                f"stdout: {result.stdout}\nstderr: {result.stderr}"
+            )
         return result
 
-    def create(self, as_: str, subject: str = "Site down", department: str = "hosting",
-               priority: str = "medium", body: str = "It is down.", *extra) -> str:
-        result = self.tix("create", "--department", department, "--priority", priority,
-                          "--subject", subject, "-m", body, "--quiet", *extra, as_=as_)
+    def create(
+        self,
+        as_: str,
+        subject: str = "Site down",
+        department: str = "hosting",
+        priority: str = "medium",
+        body: str = "It is down.",
+        *extra,
+    ) -> str:
+        result = self.tix(
+            "create",
+            "--department",
+            department,
+            "--priority",
+            priority,
+            "--subject",
+            subject,
+            "-m",
+            body,
+            "--quiet",
+            *extra,
+            as_=as_,
+        )
         return result.stdout.strip()
 
 
 def build_desk(url: str, runner: CliRunner) -> Desk:
     desk = Desk(url=url, runner=runner)
-    result = runner.invoke(cli, ["init", "--admin-email", "admin@host.test", "--admin-name", "Admin",
-                                 "--quiet"], env={"TIX_DATABASE_URL": url}, catch_exceptions=False)
+    result = runner.invoke(
+        cli,
+        ["init", "--admin-email", "admin@host.test", "--admin-name", "Admin", "--quiet"],
+        env={"TIX_DATABASE_URL": url},
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     desk.tokens["admin"] = result.stdout.strip()
     t = desk.tix
-    t("admin", "agent", "add", "hosting@host.test", "--name", "Hana Hosting", "--department", "hosting")
-    t("admin", "agent", "add", "billing@host.test", "--name", "Bill Billing", "--department", "billing",
-      "--lang", "es")
-    t("admin", "account", "add", "alpha", "--name", "Alpha SL", "--owner-email", "owner@alpha.test",
-      "--owner-name", "Olga Alpha", "--lang", "es")
-    t("admin", "contact", "add", "alpha", "dev@alpha.test", "--name", "Dev Alpha", "--ticket-emails", "--login")
-    t("admin", "contact", "add", "alpha", "quiet@alpha.test", "--name", "Quiet Alpha",
-      "--no-ticket-emails", "--login", "--lang", "en")
+    t(
+        "admin",
+        "agent",
+        "add",
+        "hosting@host.test",
+        "--name",
+        "Hana Hosting",
+        "--department",
+        "hosting",
+    )
+    t(
+        "admin",
+        "agent",
+        "add",
+        "billing@host.test",
+        "--name",
+        "Bill Billing",
+        "--department",
+        "billing",
+        "--lang",
+        "es",
+    )
+    t(
+        "admin",
+        "account",
+        "add",
+        "alpha",
+        "--name",
+        "Alpha SL",
+        "--owner-email",
+        "owner@alpha.test",
+        "--owner-name",
+        "Olga Alpha",
+        "--lang",
+        "es",
+    )
+    t(
+        "admin",
+        "contact",
+        "add",
+        "alpha",
+        "dev@alpha.test",
+        "--name",
+        "Dev Alpha",
+        "--ticket-emails",
+        "--login",
+    )
+    t(
+        "admin",
+        "contact",
+        "add",
+        "alpha",
+        "quiet@alpha.test",
+        "--name",
+        "Quiet Alpha",
+        "--no-ticket-emails",
+        "--login",
+        "--lang",
+        "en",
+    )
     t("admin", "service", "add", "alpha", "alpha.test", "--kind", "domain")
     t("admin", "account", "add", "beta", "--name", "Beta Inc", "--owner-email", "owner@beta.test")
-    t("admin", "account", "add", "resel", "--name", "Resel Hosting", "--owner-email", "owner@resel.test",
-      "--is-reseller")
-    t("admin", "account", "add", "client", "--name", "Client Co", "--owner-email", "owner@client.test",
-      "--reseller", "resel")
-    t("admin", "account", "add", "other-resel", "--name", "Other Resel", "--owner-email",
-      "owner@other-resel.test", "--is-reseller")
-    t("admin", "account", "add", "other-client", "--name", "Other Client", "--owner-email",
-      "owner@other-client.test", "--reseller", "other-resel")
+    t(
+        "admin",
+        "account",
+        "add",
+        "resel",
+        "--name",
+        "Resel Hosting",
+        "--owner-email",
+        "owner@resel.test",
+        "--is-reseller",
+    )
+    t(
+        "admin",
+        "account",
+        "add",
+        "client",
+        "--name",
+        "Client Co",
+        "--owner-email",
+        "owner@client.test",
+        "--reseller",
+        "resel",
+    )
+    t(
+        "admin",
+        "account",
+        "add",
+        "other-resel",
+        "--name",
+        "Other Resel",
+        "--owner-email",
+        "owner@other-resel.test",
+        "--is-reseller",
+    )
+    t(
+        "admin",
+        "account",
+        "add",
+        "other-client",
+        "--name",
+        "Other Client",
+        "--owner-email",
+        "owner@other-client.test",
+        "--reseller",
+        "other-resel",
+    )
     people = {
-        "hosting_agent": "hosting@host.test", "billing_agent": "billing@host.test",
-        "alpha": "owner@alpha.test", "alpha_dev": "dev@alpha.test", "alpha_quiet": "quiet@alpha.test",
-        "beta": "owner@beta.test", "resel": "owner@resel.test", "client": "owner@client.test",
-        "other_resel": "owner@other-resel.test", "other_client": "owner@other-client.test",
+        "hosting_agent": "hosting@host.test",
+        "billing_agent": "billing@host.test",
+        "alpha": "owner@alpha.test",
+        "alpha_dev": "dev@alpha.test",
+        "alpha_quiet": "quiet@alpha.test",
+        "beta": "owner@beta.test",
+        "resel": "owner@resel.test",
+        "client": "owner@client.test",
+        "other_resel": "owner@other-resel.test",
+        "other_client": "owner@other-client.test",
     }
     for name, email in people.items():
         desk.tokens[name] = t("admin", "token", "issue", email, "--quiet").stdout.strip()

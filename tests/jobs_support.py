@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from deskdb import opened  # noqa: F401  (re-exported: the jobs tests import it from here)
-
+from deskdb import opened
 from tix.jobs.cli import cli as jobs_cli
+
 from tix.models import Event, Outbox, Ticket
 
 JOBS_SCRIPT = Path(sys.executable).with_name("tix-jobs")
@@ -17,26 +17,35 @@ JOBS_SCRIPT = Path(sys.executable).with_name("tix-jobs")
 
 def jobs(url: str, *args, env: dict | None = None, expect: int | None = 0):
     """Run `tix-jobs ARGS` in this process (so freezegun's clock applies)."""
-    result = CliRunner().invoke(jobs_cli, list(args), env={"TIX_DATABASE_URL": url, **(env or {})},
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        jobs_cli, list(args), env={"TIX_DATABASE_URL": url, **(env or {})}, catch_exceptions=False
+    )
     if expect is not None:
         assert result.exit_code == expect, (
             f"tix-jobs {' '.join(args)} exited {result.exit_code}, expected {expect}\n"
-            f"stdout: {result.stdout}\nstderr: {result.stderr}")
+            f"stdout: {result.stdout}\nstderr: {result.stderr}"
+        )
     return result
 
 
 def process_env(url: str, **extra) -> dict:
     """The environment of a separate `tix-jobs` process: this test's folders and settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIX_") or k.startswith("TIX_TEST_")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("TIX_") or k.startswith("TIX_TEST_")
+    }
     env.update({"TIX_DATABASE_URL": url, "TIX_MAIL_FROM": os.environ["TIX_MAIL_FROM"]})
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
 
 def start_jobs(url: str, *args, **env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tix.jobs.cli", *args], env=process_env(url, **env),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tix.jobs.cli", *args],
+        env=process_env(url, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def ticket(url: str, code: str) -> Ticket:

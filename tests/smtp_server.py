@@ -34,14 +34,20 @@ class Accept:
     def __init__(self):
         self.lock = threading.Lock()
         self.received = []  # answered 250
-        self.seen = []      # every message whose final dot arrived, answered or not
+        self.seen = []  # every message whose final dot arrived, answered or not
         self.data_calls = 0
 
     def _parse(self, envelope):
-        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
-        return {"message_id": message["Message-ID"], "rcpt_tos": list(envelope.rcpt_tos),
-                "mail_from": envelope.mail_from, "message": message,
-                "raw": envelope.original_content or envelope.content}
+        message = message_from_bytes(
+            envelope.original_content or envelope.content, policy=policy.default
+        )
+        return {
+            "message_id": message["Message-ID"],
+            "rcpt_tos": list(envelope.rcpt_tos),
+            "mail_from": envelope.mail_from,
+            "message": message,
+            "raw": envelope.original_content or envelope.content,
+        }
 
     def answer(self, item) -> str:
         return "250 2.0.0 OK"
@@ -149,8 +155,12 @@ class Server:
         self.controller = controller
 
     def env(self, **extra) -> dict:
-        env = {"TIX_SMTP_HOST": HOST, "TIX_SMTP_PORT": str(self.port), "TIX_SMTP_SECURITY": "none",
-               "TIX_SMTP_TIMEOUT": "10s"}
+        env = {
+            "TIX_SMTP_HOST": HOST,
+            "TIX_SMTP_PORT": str(self.port),
+            "TIX_SMTP_SECURITY": "none",
+            "TIX_SMTP_TIMEOUT": "10s",
+        }
         env.update(extra)
         return env
 
@@ -167,7 +177,7 @@ def running(handler=None, **smtp_parameters):
         controller = Controller(handler, hostname=HOST, port=port, **smtp_parameters)
         try:
             controller.start()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             last_error = exc
             continue
         break
@@ -204,10 +214,27 @@ def tls_files(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True)
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 

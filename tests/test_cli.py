@@ -10,10 +10,10 @@ import stat
 import time
 from datetime import datetime, timedelta
 
+import deskdb
 import pytest
 from freezegun import freeze_time
 
-import deskdb
 from tix import codes, store
 
 T0 = datetime(2025, 1, 15, 9, 0, 0)
@@ -79,7 +79,7 @@ def test_create_list_and_show_give_the_documented_json_keys(desk, frozen):
             as_="alpha",
         )
     )
-    assert TICKET_KEYS <= set(created)
+    assert set(created) >= TICKET_KEYS
     assert codes.SHAPE.match(created["code"])
     assert (
         created["subject"],
@@ -99,7 +99,7 @@ def test_create_list_and_show_give_the_documented_json_keys(desk, frozen):
     desk.tix("reassign", created["code"], "--agent", "hosting@host.test")
     desk.tix("reply", created["code"], "-m", "Restarted.", as_="hosting_agent")
     shown = as_json(desk.tix("show", created["code"], "--format", "json", as_="alpha"))
-    assert TICKET_KEYS <= set(shown) and "events" not in shown
+    assert set(shown) >= TICKET_KEYS and "events" not in shown
     assert shown["assignee"] == "hosting@host.test" and shown["status"] == "answered"
     assert shown["updated_at"] == "2025-01-15T09:05:00+00:00"
     assert [set(m) >= MESSAGE_KEYS for m in shown["messages"]] == [True, True]
@@ -121,10 +121,10 @@ def test_create_list_and_show_give_the_documented_json_keys(desk, frozen):
 def test_csv_has_the_same_keys_as_json(desk, frozen):
     code = desk.create("alpha", 'Mail, "quoted" bounce')
     rows = as_csv(desk.tix("list", "--format", "csv", as_="alpha"))
-    assert len(rows) == 1 and TICKET_KEYS <= set(rows[0])
+    assert len(rows) == 1 and set(rows[0]) >= TICKET_KEYS
     assert rows[0]["code"] == code and rows[0]["subject"] == 'Mail, "quoted" bounce'
     shown = as_csv(desk.tix("show", code, "--format", "csv", as_="alpha"))
-    assert len(shown) == 1 and TICKET_KEYS <= set(shown[0])
+    assert len(shown) == 1 and set(shown[0]) >= TICKET_KEYS
     # An empty list has the very same header, so a script's parser does not change shape.
     empty = desk.tix("list", "--format", "csv", "--status", "on-hold", as_="alpha").stdout
     assert (

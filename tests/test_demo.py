@@ -47,8 +47,11 @@ def test_demo_walks_a_ticket_through_its_life(tmp_path):
     out = result.stdout
     # Each step is a "# note" line followed by its "$ command" line.
     lines = out.splitlines()
-    pairs = [(line[2:], lines[i + 1][2:]) for i, line in enumerate(lines[:-1])
-             if line.startswith("# ") and lines[i + 1].startswith("$ tix")]
+    pairs = [
+        (line[2:], lines[i + 1][2:])
+        for i, line in enumerate(lines[:-1])
+        if line.startswith("# ") and lines[i + 1].startswith("$ tix")
+    ]
     notes, commands = [n for n, _ in pairs], [c for _, c in pairs]
     position = 0
     for note, command in STEPS:  # every step, in order, with the command it runs
@@ -63,7 +66,10 @@ def test_demo_walks_a_ticket_through_its_life(tmp_path):
     # The job's promise: nothing at 47h59m, one reminder at 48h, the close 24h after delivery.
     summaries = [line for line in out.splitlines() if line.startswith("reminded ")]
     assert [s.split(", ")[:2] for s in summaries] == [
-        ["reminded 0", "closed 0"], ["reminded 1", "closed 0"], ["reminded 0", "closed 1"]]
+        ["reminded 0", "closed 0"],
+        ["reminded 1", "closed 0"],
+        ["reminded 0", "closed 1"],
+    ]
     assert "will be closed in 24 h unless you answer" in out
     assert re.search(r'"close_reason": "auto"', out)  # the customer's JSON: closed by the job
     assert f"replied on {code}; status open" in out  # ...and a late answer reopens it

@@ -6,9 +6,8 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 import deskdb
+import pytest
 
 # Each child imports everything first, then waits on its stdin: the test releases them all at
 # once, so the claims really overlap instead of queueing behind interpreter start-up.
@@ -28,19 +27,29 @@ main()
 
 def spawn(desk, token):
     env = dict(os.environ, TIX_DATABASE_URL=desk.url, TIX_TOKEN=token)
-    return subprocess.Popen([sys.executable, "-c", CHILD], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
 
 
 def test_concurrent_next_never_hands_out_a_ticket_twice(desk):
     agents = ["hosting_agent", "admin"]
     for number in range(3):
         email = f"tech{number}@host.test"
-        desk.tix("admin", "agent", "add", email, "--name", f"Tech {number}", "--department", "hosting")
+        desk.tix(
+            "admin", "agent", "add", email, "--name", f"Tech {number}", "--department", "hosting"
+        )
         desk.tokens[email] = desk.tix("admin", "token", "issue", email, "--quiet").stdout.strip()
         agents.append(email)
-    codes = [desk.create("alpha", f"Ticket {n}", priority=("emergency", "high", "medium", "low")[n % 4])
-             for n in range(6)]
+    codes = [
+        desk.create("alpha", f"Ticket {n}", priority=("emergency", "high", "medium", "low")[n % 4])
+        for n in range(6)
+    ]
     # Eight claimers, two of them the same agent twice, for six tickets.
     claimers = agents + ["hosting_agent", "admin", "tech0@host.test"]
     processes = [(who, spawn(desk, desk.tokens[who])) for who in claimers[:8]]
@@ -59,7 +68,9 @@ def test_concurrent_next_never_hands_out_a_ticket_twice(desk):
             claimed[code] = who
         else:
             assert (process.returncode, err.strip()) == (
-                3, "tix: error: no unassigned ticket is waiting in your departments"), err
+                3,
+                "tix: error: no unassigned ticket is waiting in your departments",
+            ), err
 
     assert sorted(claimed) == sorted(codes)
     assert sorted(outcomes) == [0] * 6 + [3] * 2

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 import pytest
+from tix.jobs.cli import cli as jobs_cli
 
 from tix.cli import cli
-from tix.jobs.cli import cli as jobs_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

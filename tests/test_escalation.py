@@ -4,10 +4,9 @@ ticket per waiting period, its changes, event and emails in one go; bad rules ch
 import json
 from datetime import datetime, timedelta
 
+import deskdb
 import pytest
 from freezegun import freeze_time
-
-import deskdb
 from jobs_support import jobs
 
 T0 = datetime(2025, 3, 3, 10, 0, 0)
@@ -45,8 +44,11 @@ def frozen():
 
 
 def escalations(desk, code):
-    return [(json.loads(e.before), json.loads(e.after)) for e in deskdb.events(desk.url, code)
-            if e.kind == "escalated"]
+    return [
+        (json.loads(e.before), json.loads(e.after))
+        for e in deskdb.events(desk.url, code)
+        if e.kind == "escalated"
+    ]
 
 
 def test_a_rule_fires_once_per_waiting_period(desk, rules, frozen):
@@ -59,10 +61,15 @@ def test_a_rule_fires_once_per_waiting_period(desk, rules, frozen):
     out = jobs(desk.url, "escalate", "-v").stdout
     assert out.splitlines() == [
         f"escalated {code} (emergency-waiting: priority emergency, notified billing@host.test)",
-        "escalated 1"]
+        "escalated 1",
+    ]
     assert deskdb.ticket(desk.url, code).priority == "emergency"
-    assert escalations(desk, code) == [({"priority": "high"}, {
-        "rule": "emergency-waiting", "priority": "emergency", "notified": "billing@host.test"})]
+    assert escalations(desk, code) == [
+        (
+            {"priority": "high"},
+            {"rule": "emergency-waiting", "priority": "emergency", "notified": "billing@host.test"},
+        )
+    ]
     assert deskdb.mails(desk.url, after_id=before) == [("agent-escalated", "billing@host.test")]
     escalated_mail = deskdb.outbox(desk.url)[-1]
     assert "Escalado (emergency-waiting)" in escalated_mail.raw  # billing@ reads Spanish
@@ -80,14 +87,17 @@ def test_a_rule_fires_once_per_waiting_period(desk, rules, frozen):
     # An agent answers; the customer writes again: a new wait, and after 15 minutes a new firing.
     desk.tix("reply", code, "-m", "Restarted, better?", as_="admin")
     frozen.tick(timedelta(hours=3))
-    assert jobs(desk.url, "escalate").stdout.strip() == "escalated 0"   # answered: not waiting on us
+    assert jobs(desk.url, "escalate").stdout.strip() == "escalated 0"  # answered: not waiting on us
     desk.tix("reply", code, "-m", "No, still down", as_="alpha")
     frozen.tick(timedelta(minutes=10))
     assert jobs(desk.url, "escalate").stdout.strip() == "escalated 0"
     frozen.tick(timedelta(minutes=5))
     assert jobs(desk.url, "escalate").stdout.strip() == "escalated 1"
     # Already emergency: the second firing only notifies.
-    assert escalations(desk, code)[-1] == ({}, {"rule": "emergency-waiting", "notified": "billing@host.test"})
+    assert escalations(desk, code)[-1] == (
+        {},
+        {"rule": "emergency-waiting", "notified": "billing@host.test"},
+    )
     assert jobs(desk.url, "escalate").stdout.strip() == "escalated 0"
 
 
@@ -101,7 +111,9 @@ def test_reassign_rule_conditions_and_run_step(desk, rules, frozen):
 
     dry = jobs(desk.url, "escalate", "--dry-run", "-v").stdout.splitlines()
     assert sorted(dry[:-1]) == sorted(
-        f"would escalate {c} (stale-medium: reassign to hosting@host.test)" for c in (stale, billing))
+        f"would escalate {c} (stale-medium: reassign to hosting@host.test)"
+        for c in (stale, billing)
+    )
     assert dry[-1] == "dry run: would escalate 2"
     assert escalations(desk, stale) == []
 
@@ -110,28 +122,51 @@ def test_reassign_rule_conditions_and_run_step(desk, rules, frozen):
     assert f"escalated {stale} (stale-medium: assigned to hosting@host.test)" in run
     assert run[-1].startswith("reminded 0, closed 0, escalated 2, sent ")
     for code in (stale, billing):
-        assert escalations(desk, code) == [({"assignee": None}, {"rule": "stale-medium",
-                                                                 "assignee": "hosting@host.test"})]
+        assert escalations(desk, code) == [
+            ({"assignee": None}, {"rule": "stale-medium", "assignee": "hosting@host.test"})
+        ]
         assert deskdb.ticket(desk.url, code).assignee_id is not None
     assert escalations(desk, low) == [] and escalations(desk, answered) == []
     # The run's notify step sent the assignment emails the escalation queued.
-    assignment = [r for r in deskdb.outbox(desk.url) if r.id > before and r.kind == "agent-assigned"]
+    assignment = [
+        r for r in deskdb.outbox(desk.url) if r.id > before and r.kind == "agent-assigned"
+    ]
     assert [(r.recipient, r.status) for r in assignment] == [("hosting@host.test", "sent")] * 2
     assert jobs(desk.url, "run").stdout.startswith("reminded 0, closed 0, escalated 0, sent 0")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[[rule]]\nname = 'x'\nwaiting = '1h'\n", "give at least one of raise_priority"),
-    ("[[rule]]\nname = 'x'\nwaiting = 'soon'\nnotify = 'admin@host.test'\n", "not a duration"),
-    ("[[rule]]\nname = 'x'\nwaiting = '1h'\nnotify = 'nobody@host.test'\n", "no active agent 'nobody@host.test'"),
-    ("[[rule]]\nname = 'x'\nwaiting = '1h'\ndepartment = 'nope'\nnotify = 'admin@host.test'\n", "unknown department 'nope'"),
-    ("[[rule]]\nname = 'x'\nwaiting = '1h'\npriority = 'urgent'\nnotify = 'admin@host.test'\n", "unknown 'urgent'"),
-    ("[[rule]]\nname = 'x'\nwaiting = '1h'\nnotfy = 'admin@host.test'\n", "unknown key(s) notfy"),
-    ("[[rule]]\nname = 'x'\nwaiting = '1h'\nraise_priority = 'high'\n[[rule]]\nname = 'x'\n"
-     "waiting = '2h'\nraise_priority = 'high'\n", "used twice"),
-    ("rule = [", "not valid TOML"),
-])
-def test_a_bad_rules_file_is_refused_before_anything_changes(desk, tmp_path, monkeypatch, frozen, text, message):
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[[rule]]\nname = 'x'\nwaiting = '1h'\n", "give at least one of raise_priority"),
+        ("[[rule]]\nname = 'x'\nwaiting = 'soon'\nnotify = 'admin@host.test'\n", "not a duration"),
+        (
+            "[[rule]]\nname = 'x'\nwaiting = '1h'\nnotify = 'nobody@host.test'\n",
+            "no active agent 'nobody@host.test'",
+        ),
+        (
+            "[[rule]]\nname = 'x'\nwaiting = '1h'\ndepartment = 'nope'\nnotify = 'admin@host.test'\n",
+            "unknown department 'nope'",
+        ),
+        (
+            "[[rule]]\nname = 'x'\nwaiting = '1h'\npriority = 'urgent'\nnotify = 'admin@host.test'\n",
+            "unknown 'urgent'",
+        ),
+        (
+            "[[rule]]\nname = 'x'\nwaiting = '1h'\nnotfy = 'admin@host.test'\n",
+            "unknown key(s) notfy",
+        ),
+        (
+            "[[rule]]\nname = 'x'\nwaiting = '1h'\nraise_priority = 'high'\n[[rule]]\nname = 'x'\n"
+            "waiting = '2h'\nraise_priority = 'high'\n",
+            "used twice",
+        ),
+        ("rule = [", "not valid TOML"),
+    ],
+)
+def test_a_bad_rules_file_is_refused_before_anything_changes(
+    desk, tmp_path, monkeypatch, frozen, text, message
+):
     code = desk.create("alpha", "Old", priority="high")
     frozen.tick(timedelta(days=3))
     path = tmp_path / "bad.toml"
@@ -148,5 +183,6 @@ def test_a_bad_rules_file_is_refused_before_anything_changes(desk, tmp_path, mon
 def test_no_rules_file_means_nothing_to_do(desk, tmp_path, monkeypatch):
     monkeypatch.setenv("TIX_ESCALATION_RULES", str(tmp_path / "absent.toml"))
     assert jobs(desk.url, "escalate").stdout.strip() == (
-        f"no escalation rules in {tmp_path / 'absent.toml'}: nothing to do")
+        f"no escalation rules in {tmp_path / 'absent.toml'}: nothing to do"
+    )
     assert "escalated" not in jobs(desk.url, "run").stdout

@@ -8,13 +8,15 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
-
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from jobs_support import events, jobs, opened, outbox, set_ticket, ticket
 from smtp_server import Accept, smtp  # noqa: F401  (smtp is a fixture)
 from test_jobs_dispatch import EXPECTED_HEADERS, HOSTILE_SUBJECTS
-from tix import auth, clock, mail, settings, store, tickets
 from tix.jobs import dispatch
+
+from tix import auth, clock, mail, settings, store, tickets
 from tix.models import Ticket
 
 DAY = timedelta(days=1)
@@ -31,8 +33,12 @@ def waiting_ticket(desk, subject="Site down", account="alpha", waited=3 * DAY) -
 def reminded_ticket(desk, subject="Site down", account="alpha") -> str:
     """A ticket whose reminder was delivered two days ago (due to be closed)."""
     code = waiting_ticket(desk, subject, account, waited=5 * DAY)
-    set_ticket(desk.url, code, reminded_at=clock.now() - 2 * DAY,
-               reminder_delivered_at=clock.now() - 2 * DAY)
+    set_ticket(
+        desk.url,
+        code,
+        reminded_at=clock.now() - 2 * DAY,
+        reminder_delivered_at=clock.now() - 2 * DAY,
+    )
     return code
 
 
@@ -40,21 +46,30 @@ def mail_folder_subjects() -> list[str]:
     from email import message_from_bytes, policy
 
     folder = store.data_dir() / "mail"
-    return [message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"]
-            for p in sorted(folder.glob("*.eml"))] if folder.exists() else []
+    return (
+        [
+            message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"]
+            for p in sorted(folder.glob("*.eml"))
+        ]
+        if folder.exists()
+        else []
+    )
 
 
 # -- a stale reminder is cancelled, never sent --------------------------------------------------
 
 ENDS_THE_WAIT = {
-    "the customer replies": lambda desk, code: desk.tix("reply", code, "-m", "Still broken.",
-                                                        as_="alpha"),
-    "the agent replies again": lambda desk, code: desk.tix("reply", code, "-m", "And now?",
-                                                           as_="hosting_agent"),
+    "the customer replies": lambda desk, code: desk.tix(
+        "reply", code, "-m", "Still broken.", as_="alpha"
+    ),
+    "the agent replies again": lambda desk, code: desk.tix(
+        "reply", code, "-m", "And now?", as_="hosting_agent"
+    ),
     "the agent closes it": lambda desk, code: desk.tix("close", code, as_="hosting_agent"),
     "the customer closes it": lambda desk, code: desk.tix("close", code, as_="alpha"),
-    "the agent puts it on hold": lambda desk, code: desk.tix("status", code, "on-hold",
-                                                             as_="hosting_agent"),
+    "the agent puts it on hold": lambda desk, code: desk.tix(
+        "status", code, "on-hold", as_="hosting_agent"
+    ),
 }
 
 
@@ -79,11 +94,13 @@ def test_a_queued_reminder_is_cancelled_when_the_wait_ends(desk, change):
     assert listing.count(",reminder,") == 2 and code in listing
     # A cancelled message is not something to retry.
     assert jobs(url, "outbox", "retry", str(reminders[0].id), expect=4).stderr.startswith(
-        f"tix-jobs: error: outbox message {reminders[0].id} is cancelled")
+        f"tix-jobs: error: outbox message {reminders[0].id} is cancelled"
+    )
 
 
-def test_a_reminder_being_handed_over_when_the_customer_replies_arms_nothing(desk, smtp,
-                                                                              monkeypatch):
+def test_a_reminder_being_handed_over_when_the_customer_replies_arms_nothing(
+    desk, smtp, monkeypatch
+):
     """The one reminder that cannot be cancelled is the one already on its way to the server:
     it is delivered, and its delivery does not start a close countdown for the new state.
     Another reminder of the same ticket, claimed by the same run but not yet started, is
@@ -115,8 +132,10 @@ def test_a_reminder_being_handed_over_when_the_customer_replies_arms_nothing(des
     assert (result.sent, result.failed) == (len(server.handler.ids()) - earlier, 0)
     assert first.message_id in server.handler.ids()
     assert second.message_id not in server.handler.seen_ids()
-    assert {r.id: r.status for r in outbox(url, kind="reminder")} == {first.id: "sent",
-                                                                       second.id: "cancelled"}
+    assert {r.id: r.status for r in outbox(url, kind="reminder")} == {
+        first.id: "sent",
+        second.id: "cancelled",
+    }
     t = ticket(url, code)
     assert (t.status, t.reminded_at, t.reminder_delivered_at) == ("customer-reply", None, None)
     assert events(url, code, "reminder-delivered") == []
@@ -128,11 +147,13 @@ def test_a_reminder_being_handed_over_when_the_customer_replies_arms_nothing(des
 
 # -- one transaction per batch, still a compare-and-set per ticket ------------------------------
 
+
 def test_a_reply_inside_a_batch_skips_that_ticket_and_the_rest_is_reminded(desk):
     url = desk.url
     conf = settings.load()
-    codes = [waiting_ticket(desk, f"Ticket {n}", account="alpha" if n % 2 else "beta")
-             for n in range(5)]
+    codes = [
+        waiting_ticket(desk, f"Ticket {n}", account="alpha" if n % 2 else "beta") for n in range(5)
+    ]
     with opened(url):
         batch = tickets.due_for_reminder(conf, clock.now())
     assert [t.code for t in batch] == codes
@@ -189,19 +210,23 @@ def test_batches_are_bounded_and_each_recipient_gets_the_template_of_their_langu
     url = desk.url
     override = store.config_dir() / "templates"
     override.mkdir(parents=True)
-    (override / "reminder.en.txt").write_text("Subject: Still there? {subject}\n\nHi {name}, "
-                                              "{code} closes in {close_after}.\n", encoding="utf-8")
+    (override / "reminder.en.txt").write_text(
+        "Subject: Still there? {subject}\n\nHi {name}, {code} closes in {close_after}.\n",
+        encoding="utf-8",
+    )
     codes = [waiting_ticket(desk, f"Ticket {n}", account="beta") for n in range(7)]
     spanish = waiting_ticket(desk, "Ticket es", account="alpha")
     result = jobs(url, "remind", "-v", env={"TIX_BATCH_SIZE": "3"})
     assert "reminded 8," in result.stdout
     rows = outbox(url, kind="reminder")
     english = [r for r in rows if r.recipient == "owner@beta.test"]
-    assert len(english) == 7 and all(r.subject.startswith("[") and "Still there? Ticket" in r.subject
-                                     for r in english)
+    assert len(english) == 7 and all(
+        r.subject.startswith("[") and "Still there? Ticket" in r.subject for r in english
+    )
     assert all("closes in 24 h." in r.raw for r in english)
     assert {r.subject for r in rows if r.recipient.endswith("@alpha.test")} == {
-        f"[{spanish}] Esperamos su respuesta: Ticket es"}
+        f"[{spanish}] Esperamos su respuesta: Ticket es"
+    }
     assert sorted(c for c in codes) == sorted(t for t in result.stdout.split() if t in codes)
 
 
@@ -213,18 +238,25 @@ def test_hostile_subjects_in_reminders_and_closing_notices_add_no_header(desk, s
     set_ticket(url, due_reminder[0], subject="Legacy\r\nBcc: evil@evil.test\r\nX-Evil: 1")
     set_ticket(url, due_close[0], subject="Legacy\nBcc: evil@evil.test")
     jobs(url, "run", env=server.env())
-    received = [i for i in server.handler.received if i["message"]["Auto-Submitted"]
-                and ("Waiting for your answer" in str(i["message"]["Subject"])
-                     or "Closed:" in str(i["message"]["Subject"]))]
+    received = [
+        i
+        for i in server.handler.received
+        if i["message"]["Auto-Submitted"]
+        and (
+            "Waiting for your answer" in str(i["message"]["Subject"])
+            or "Closed:" in str(i["message"]["Subject"])
+        )
+    ]
     assert len(received) == 2 * len(HOSTILE_SUBJECTS)
     for item in received:
         message = item["message"]
-        assert {name.lower() for name in message.keys()} <= EXPECTED_HEADERS
+        assert {name.lower() for name in message} <= EXPECTED_HEADERS
         assert all("evil" not in rcpt for rcpt in item["rcpt_tos"])
         assert "X-Evil" not in message and "Bcc" not in message
         header_block = item["raw"].split(b"\r\n\r\n", 1)[0]
-        assert not any(line.lower().startswith((b"bcc", b"x-evil"))
-                       for line in header_block.split(b"\r\n"))
+        assert not any(
+            line.lower().startswith((b"bcc", b"x-evil")) for line in header_block.split(b"\r\n")
+        )
 
 
 # -- emails written directly are the very text EmailMessage writes ------------------------------
@@ -235,27 +267,51 @@ ANY_TEXT = st.text(max_size=220)
 
 @pytest.mark.sqlite_only
 @hypothesis_settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
-@given(name=st.one_of(PRINTABLE, ANY_TEXT,
-                      st.sampled_from(["Olga Alpha", "", "José Pérez", "Smith, J."])),
-       email=st.one_of(st.sampled_from(["owner@alpha.test", "a.b+c@x-y.example", "\"q\"@x.y"]),
-                       st.emails()),
-       subject=st.one_of(PRINTABLE, ANY_TEXT, st.sampled_from(HOSTILE_SUBJECTS)),
-       body=st.one_of(PRINTABLE, ANY_TEXT),
-       code=st.sampled_from([None, "K7QD-4MZP"]), kind=st.sampled_from(["reminder", "agent-reply"]),
-       now=st.datetimes(min_value=datetime.datetime(2000, 1, 1),
-                        max_value=datetime.datetime(2100, 1, 1)))
-def test_raw_message_is_exactly_what_email_message_writes(backend, name, email, subject, body, code,
-                                                          kind, now):
+@given(
+    name=st.one_of(
+        PRINTABLE, ANY_TEXT, st.sampled_from(["Olga Alpha", "", "José Pérez", "Smith, J."])
+    ),
+    email=st.one_of(
+        st.sampled_from(["owner@alpha.test", "a.b+c@x-y.example", '"q"@x.y']), st.emails()
+    ),
+    subject=st.one_of(PRINTABLE, ANY_TEXT, st.sampled_from(HOSTILE_SUBJECTS)),
+    body=st.one_of(PRINTABLE, ANY_TEXT),
+    code=st.sampled_from([None, "K7QD-4MZP"]),
+    kind=st.sampled_from(["reminder", "agent-reply"]),
+    now=st.datetimes(
+        min_value=datetime.datetime(2000, 1, 1), max_value=datetime.datetime(2100, 1, 1)
+    ),
+)
+def test_raw_message_is_exactly_what_email_message_writes(
+    backend, name, email, subject, body, code, kind, now
+):
     conf = settings.load()
     recipient = mail.Recipient(email, name, "en")
-    fast = mail.raw_message(kind=kind, code=code, subject=subject, body=body, recipient=recipient,
-                            message_id="<0123abcd@tix.test>", conf=conf, now=now)
-    message = mail.build(kind=kind, code=code, subject=subject, body=body, recipient=recipient,
-                         message_id="<0123abcd@tix.test>", conf=conf, now=now)
+    fast = mail.raw_message(
+        kind=kind,
+        code=code,
+        subject=subject,
+        body=body,
+        recipient=recipient,
+        message_id="<0123abcd@tix.test>",
+        conf=conf,
+        now=now,
+    )
+    message = mail.build(
+        kind=kind,
+        code=code,
+        subject=subject,
+        body=body,
+        recipient=recipient,
+        message_id="<0123abcd@tix.test>",
+        conf=conf,
+        now=now,
+    )
     assert fast == (str(message["Subject"]), message.as_string())
 
 
 # -- migration 0007 ---------------------------------------------------------------------------
+
 
 def test_migration_0007_keeps_every_outbox_row_and_accepts_cancelled(backend, tmp_path, request):
     import peewee as pw
@@ -280,7 +336,8 @@ def test_migration_0007_keeps_every_outbox_row_and_accepts_cancelled(backend, tm
             "INSERT INTO outbox (message_id, kind, recipient, subject, raw, status, attempts,"
             f" next_attempt_at, created_at, reminder_of, attempt_started_at) VALUES"
             f" ({p}, 'reminder', 'a@b.test', 'S', 'raw text', 'failed', 3, {p}, {p}, {p}, {p})",
-            ("<old@x>", now, now, now, now))
+            ("<old@x>", now, now, now, now),
+        )
         before = db.execute_sql("SELECT * FROM outbox").fetchall()
         assert "0007_outbox_cancelled" in store.upgrade(db)
         assert db.execute_sql("SELECT * FROM outbox").fetchall() == before
@@ -293,6 +350,7 @@ def test_migration_0007_keeps_every_outbox_row_and_accepts_cancelled(backend, tm
 
 
 # -- the dispatcher reads indexes, never the whole outbox ----------------------------------------
+
 
 def test_every_dispatcher_statement_reads_an_index_not_the_whole_outbox(desk, caplog):
     """The outbox grows by every email ever sent; what a run reads (claims, lease upkeep,
@@ -315,17 +373,24 @@ def test_every_dispatcher_statement_reads_an_index_not_the_whole_outbox(desk, ca
             queue.retry_all_dead()
             queue.listing("dead", 10)
             queue.due(clock.now())  # what --dry-run lists
-        statements = [r.msg for r in caplog.records
-                      if isinstance(r.msg, tuple) and "outbox" in r.msg[0]
-                      and not r.msg[0].startswith(("BEGIN", "COMMIT", "SELECT set_config"))]
+        statements = [
+            r.msg
+            for r in caplog.records
+            if isinstance(r.msg, tuple)
+            and "outbox" in r.msg[0]
+            and not r.msg[0].startswith(("BEGIN", "COMMIT", "SELECT set_config"))
+        ]
         assert len(statements) > 10
         for sql, params in statements:
             if store.dialect(db) == "sqlite":
                 rows = db.execute_sql("EXPLAIN QUERY PLAN " + sql, params)
                 plan = " | ".join(str(r[-1]) for r in rows)
                 # A search, or a walk of a partial index (it holds the few rows in flight).
-                assert not re.search(r"\bSCAN (outbox|t1)\b(?! USING (COVERING )?INDEX "
-                                     r"outbox_(leases|claimable|attention))", plan), (sql, plan)
+                assert not re.search(
+                    r"\bSCAN (outbox|t1)\b(?! USING (COVERING )?INDEX "
+                    r"outbox_(leases|claimable|attention))",
+                    plan,
+                ), (sql, plan)
             else:
                 plan = " | ".join(r[0] for r in db.execute_sql("EXPLAIN " + sql, params))
                 assert "Seq Scan on outbox" not in plan, (sql, plan)

@@ -6,11 +6,17 @@ from datetime import datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
-
 from jobs_support import jobs, outbox, set_ticket
 from smtp_server import (  # noqa: F401  (smtp and tls_files are fixtures)
-    FREEZE_IGNORE, Accept, AlwaysTempFail, DropConnection, HangAfterData, Reject, TempFailOnce,
-    smtp, tls_files,
+    FREEZE_IGNORE,
+    Accept,
+    AlwaysTempFail,
+    DropConnection,
+    HangAfterData,
+    Reject,
+    TempFailOnce,
+    smtp,
+    tls_files,
 )
 
 START = datetime(2025, 1, 6, 9, 0, 0)
@@ -28,7 +34,10 @@ def test_every_queued_message_is_delivered_once_with_its_threading_headers(desk,
     desk.tix("reply", code, "-m", "Lo estamos mirando.", as_="hosting_agent")
     rows = {r.message_id: r for r in outbox(url)}
     result = jobs(url, "notify", env=server.env())
-    assert result.stdout == f"reminded 0, closed 0, sent {len(rows)}, retrying 0, dead 0, uncertain 0\n"
+    assert (
+        result.stdout
+        == f"reminded 0, closed 0, sent {len(rows)}, retrying 0, dead 0, uncertain 0\n"
+    )
     assert sorted(server.handler.ids()) == sorted(rows)
     for item in server.handler.received:
         row, message = rows[item["message_id"]], item["message"]
@@ -54,7 +63,11 @@ def test_a_451_is_retried_after_the_backoff(desk, smtp):
         assert f"sent 0, retrying {len(ids)}, dead 0" in result.stdout
         assert "451 4.3.0 Try again later" in result.stderr
         for row in outbox(url):
-            assert (row.status, row.attempts, row.next_attempt_at) == ("failed", 1, START + 15 * MIN)
+            assert (row.status, row.attempts, row.next_attempt_at) == (
+                "failed",
+                1,
+                START + 15 * MIN,
+            )
 
         clock.move_to(START + 14 * MIN)
         assert "sent 0, retrying 0" in jobs(url, "notify", env=server.env()).stdout
@@ -99,7 +112,8 @@ def test_a_550_is_dead_at_once_and_retry_requeues_it(desk, smtp):
     assert '"recipient": "owner@beta.test"' in listing and "hosting@host.test" not in listing
     assert jobs(url, "outbox", "retry", str(dead.id)).stdout.startswith(f"requeued {dead.id}")
     assert jobs(url, "outbox", "retry", str(dead.id), expect=4).stderr.startswith(
-        f"tix-jobs: error: outbox message {dead.id} is pending")
+        f"tix-jobs: error: outbox message {dead.id} is pending"
+    )
     jobs(url, "outbox", "retry", "999999", expect=3)
 
     fixed = smtp(Accept())
@@ -147,8 +161,18 @@ HOSTILE_SUBJECTS = [
     "Ünïcødé " + "very long " * 15 + "Bcc: evil@evil.test",
 ]
 EXPECTED_HEADERS = {
-    "from", "to", "subject", "message-id", "date", "in-reply-to", "references", "x-tix-ticket",
-    "auto-submitted", "content-type", "content-transfer-encoding", "mime-version",
+    "from",
+    "to",
+    "subject",
+    "message-id",
+    "date",
+    "in-reply-to",
+    "references",
+    "x-tix-ticket",
+    "auto-submitted",
+    "content-type",
+    "content-transfer-encoding",
+    "mime-version",
 }
 
 
@@ -164,14 +188,16 @@ def test_hostile_subjects_cannot_add_a_header(desk, smtp):
     assert len(received) == len(outbox(url)) > len(HOSTILE_SUBJECTS)
     for item in received:
         message = item["message"]
-        assert {name.lower() for name in message.keys()} <= EXPECTED_HEADERS
+        assert {name.lower() for name in message} <= EXPECTED_HEADERS
         assert all("evil" not in rcpt for rcpt in item["rcpt_tos"])
         subject = str(message["Subject"])
         assert "\n" not in subject and "\r" not in subject and "\u2028" not in subject
         # (The folded `Subject:` line unfolds with a leading blank in Python's parser.)
         assert subject.lstrip().startswith("[") and "X-Evil" not in message
         header_block = item["raw"].split(b"\r\n\r\n", 1)[0]
-        assert not any(line.lower().startswith((b"bcc", b"x-evil")) for line in header_block.split(b"\r\n"))
+        assert not any(
+            line.lower().startswith((b"bcc", b"x-evil")) for line in header_block.split(b"\r\n")
+        )
 
 
 @pytest.fixture
@@ -186,24 +212,36 @@ def login_checker(logins, password=b"s3cret-pw"):
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
     def authenticator(server, session, envelope, mechanism, auth_data):
-        ok = (isinstance(auth_data, LoginPassword) and auth_data.login == b"tix"
-              and auth_data.password == password)
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == b"tix"
+            and auth_data.password == password
+        )
         logins.append(ok)
         return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
+
     return authenticator
 
 
-def test_starttls_and_login_with_the_keyring_password_which_is_never_shown(desk, smtp, tls_files, server_tls):
+def test_starttls_and_login_with_the_keyring_password_which_is_never_shown(
+    desk, smtp, tls_files, server_tls
+):
     import keyring
 
     logins = []
-    server = smtp(Accept(), tls_context=server_tls, require_starttls=True, auth_required=True,
-                  authenticator=login_checker(logins))
+    server = smtp(
+        Accept(),
+        tls_context=server_tls,
+        require_starttls=True,
+        auth_required=True,
+        authenticator=login_checker(logins),
+    )
     url = desk.url
     keyring.set_password("tix-smtp", "tix", "s3cret-pw")
     desk.create("beta")
-    env = server.env(TIX_SMTP_SECURITY="starttls", TIX_SMTP_USER="tix",
-                     TIX_SMTP_CAFILE=str(tls_files[0]))
+    env = server.env(
+        TIX_SMTP_SECURITY="starttls", TIX_SMTP_USER="tix", TIX_SMTP_CAFILE=str(tls_files[0])
+    )
     result = jobs(url, "notify", "-v", env=env)
     assert f"sent {len(outbox(url))}, retrying 0" in result.stdout
     assert logins == [True]  # one login: one connection for the whole batch

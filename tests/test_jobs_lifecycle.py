@@ -8,8 +8,8 @@ from email import message_from_bytes, policy
 
 import pytest
 from freezegun import freeze_time
-
 from jobs_support import events, jobs, opened, outbox, set_ticket, snapshot, ticket
+
 from tix import settings, store, tickets
 
 H = timedelta(hours=1)
@@ -58,7 +58,9 @@ def test_whole_life_of_a_ticket_waiting_on_the_customer(desk):
         # Both contacts of alpha read Spanish (the account's language).
         spanish = folder_mail("Esperamos su respuesta")
         assert sorted(m["To"].addresses[0].addr_spec for m in spanish) == [
-            "dev@alpha.test", "owner@alpha.test"]
+            "dev@alpha.test",
+            "owner@alpha.test",
+        ]
         assert all(m["Subject"].startswith(f"[{code}] ") for m in spanish)
         assert "se cerrará en 24 h si no contesta" in spanish[0].get_content()
         assert ticket(url, code).reminder_delivered_at == START + 48 * H
@@ -73,7 +75,11 @@ def test_whole_life_of_a_ticket_waiting_on_the_customer(desk):
         desk.tix("reply", code, "-m", "Still broken.", as_="alpha")
         t = ticket(url, code)
         assert (t.status, t.waiting_since, t.reminded_at, t.reminder_delivered_at) == (
-            "customer-reply", None, None, None)
+            "customer-reply",
+            None,
+            None,
+            None,
+        )
         frozen.move_to(START + 80 * H)
         assert "reminded 0, closed 0" in jobs(url, "run").stdout
 
@@ -121,12 +127,15 @@ def madrid(monkeypatch):
     time.tzset()
 
 
-@pytest.mark.parametrize("answered_at, label", [
-    # 11:00 CET on the Saturday before clocks go forward (31 March 2024, 02:00 -> 03:00).
-    (datetime(2024, 3, 30, 10, 0), "spring forward"),
-    # 12:00 CEST on the Saturday before clocks go back (27 October 2024, 03:00 -> 02:00).
-    (datetime(2024, 10, 26, 10, 0), "fall back"),
-])
+@pytest.mark.parametrize(
+    "answered_at, label",
+    [
+        # 11:00 CET on the Saturday before clocks go forward (31 March 2024, 02:00 -> 03:00).
+        (datetime(2024, 3, 30, 10, 0), "spring forward"),
+        # 12:00 CEST on the Saturday before clocks go back (27 October 2024, 03:00 -> 02:00).
+        (datetime(2024, 10, 26, 10, 0), "fall back"),
+    ],
+)
 def test_waits_are_real_hours_across_dst_changes(desk, madrid, answered_at, label):
     """48 h means 48 elapsed hours, whatever the wall clock of the server says: in spring the
     wall clock shows 49 h at that moment, in autumn 47 h."""
@@ -259,11 +268,20 @@ def test_dry_run_changes_nothing(desk):
         assert not mail_folder().exists()
 
 
-@pytest.mark.parametrize("name, value", [
-    ("TIX_REMIND_AFTER", "0h"), ("TIX_REMIND_AFTER", "-5h"), ("TIX_REMIND_AFTER", "soon"),
-    ("TIX_REMIND_AFTER", "48"), ("TIX_CLOSE_AFTER", "0m"), ("TIX_CLOSE_AFTER", ""),
-    ("TIX_MAX_ATTEMPTS", "0"), ("TIX_SMTP_SECURITY", "ssl3"), ("TIX_OUTBOX_LEASE", "never"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("TIX_REMIND_AFTER", "0h"),
+        ("TIX_REMIND_AFTER", "-5h"),
+        ("TIX_REMIND_AFTER", "soon"),
+        ("TIX_REMIND_AFTER", "48"),
+        ("TIX_CLOSE_AFTER", "0m"),
+        ("TIX_CLOSE_AFTER", ""),
+        ("TIX_MAX_ATTEMPTS", "0"),
+        ("TIX_SMTP_SECURITY", "ssl3"),
+        ("TIX_OUTBOX_LEASE", "never"),
+    ],
+)
 def test_bad_settings_are_refused_at_start_up(desk, name, value):
     url = desk.url
     with freeze_time(START) as frozen:

@@ -9,9 +9,9 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-
 from jobs_support import JOBS_SCRIPT, events, opened, outbox, process_env, set_ticket, start_jobs
 from smtp_server import Accept, HangAfterData, smtp  # noqa: F401  (smtp is a fixture)
+
 from tix import clock
 from tix.models import Outbox
 
@@ -35,8 +35,13 @@ def due_desk(desk, reminders: int, closes: int) -> tuple[list[str], list[str]]:
             set_ticket(desk.url, code, waiting_since=now - timedelta(days=3))
             to_remind.append(code)
         else:
-            set_ticket(desk.url, code, waiting_since=now - timedelta(days=5),
-                       reminded_at=now - timedelta(days=2), reminder_delivered_at=now - timedelta(days=2))
+            set_ticket(
+                desk.url,
+                code,
+                waiting_since=now - timedelta(days=5),
+                reminded_at=now - timedelta(days=2),
+                reminder_delivered_at=now - timedelta(days=2),
+            )
             to_close.append(code)
     return to_remind, to_close
 
@@ -61,11 +66,15 @@ def test_overlapping_runs_do_everything_exactly_once(desk, smtp, lock):
         assert len(events(desk.url, code, "closed")) == 1
     # One email per recipient: alpha's tickets (odd n) have two, beta's one.
     assert len([r for r in rows if r.kind == "reminder"]) == sum(
-        2 if n % 2 else 1 for n in range(len(to_remind)))
+        2 if n % 2 else 1 for n in range(len(to_remind))
+    )
     assert len([r for r in rows if r.kind == "auto-closed"]) == sum(
-        2 if n % 2 else 1 for n in range(len(to_remind), len(to_remind) + len(to_close)))
+        2 if n % 2 else 1 for n in range(len(to_remind), len(to_remind) + len(to_close))
+    )
     summaries = [out for _, out, _ in results]
-    assert sum(int(s.split("reminded ")[1].split(",")[0]) for s in summaries if "reminded" in s) == 6
+    assert (
+        sum(int(s.split("reminded ")[1].split(",")[0]) for s in summaries if "reminded" in s) == 6
+    )
     assert sum(int(s.split("closed ")[1].split(",")[0]) for s in summaries if "closed" in s) == 4
 
 
@@ -92,9 +101,13 @@ def test_a_run_killed_mid_batch_loses_nothing_and_sends_nothing_twice(desk, smtp
     # The lease runs out (written in the past here; in production, TIX_OUTBOX_LEASE later).
     with opened(desk.url):
         Outbox.update(lease_until=clock.now() - timedelta(seconds=1)).where(
-            Outbox.status == "sending").execute()
+            Outbox.status == "sending"
+        ).execute()
     code, out, err = finish(start_jobs(desk.url, "notify", **server.env()))
-    assert code == 1 and f"sent {len(all_ids) - 3}, retrying 0, dead 0, uncertain 1" in out, (out, err)
+    assert code == 1 and f"sent {len(all_ids) - 3}, retrying 0, dead 0, uncertain 1" in out, (
+        out,
+        err,
+    )
 
     [unsure] = outbox(desk.url, status="uncertain")
     seen = Counter(server.handler.seen_ids())
@@ -107,15 +120,22 @@ def test_a_run_that_finds_the_lock_taken_does_nothing_and_the_lock_dies_with_kil
     server = smtp(Accept())
     desk.create("beta")
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time\n"
-         "from tix import store\n"
-         "from tix.jobs.lock import RunLock\n"
-         "url = sys.argv[1]\n"
-         "lock = RunLock(store.connect(url), url)\n"
-         "print(lock.acquire(), flush=True)\n"
-         "time.sleep(600)\n", desk.url],
-        env=process_env(desk.url), stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from tix import store\n"
+            "from tix.jobs.lock import RunLock\n"
+            "url = sys.argv[1]\n"
+            "lock = RunLock(store.connect(url), url)\n"
+            "print(lock.acquire(), flush=True)\n"
+            "time.sleep(600)\n",
+            desk.url,
+        ],
+        env=process_env(desk.url),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "True"
         code, out, _ = finish(start_jobs(desk.url, "run", **server.env()))
@@ -134,17 +154,31 @@ def test_the_installed_script_reports_its_exit_codes(desk, smtp):
     desk.create("beta")
     env = process_env(desk.url, **server.env())
 
-    bad = subprocess.run([str(JOBS_SCRIPT), "run"], env={**env, "TIX_CLOSE_AFTER": "-1h"},
-                         capture_output=True, text=True, timeout=PROCESS_TIMEOUT)
+    bad = subprocess.run(
+        [str(JOBS_SCRIPT), "run"],
+        env={**env, "TIX_CLOSE_AFTER": "-1h"},
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+    )
     assert bad.returncode == 2
-    assert bad.stderr == "tix-jobs: error: TIX_CLOSE_AFTER: '-1h' is not a duration like 48h, 90m or 2d\n"
+    assert (
+        bad.stderr
+        == "tix-jobs: error: TIX_CLOSE_AFTER: '-1h' is not a duration like 48h, 90m or 2d\n"
+    )
 
-    down = subprocess.run([str(JOBS_SCRIPT), "run"], env={**env, "TIX_SMTP_PORT": "9"},
-                          capture_output=True, text=True, timeout=PROCESS_TIMEOUT)
+    down = subprocess.run(
+        [str(JOBS_SCRIPT), "run"],
+        env={**env, "TIX_SMTP_PORT": "9"},
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+    )
     assert down.returncode == 1 and "retrying" in down.stdout and "Traceback" not in down.stderr
 
     with opened(desk.url):
         Outbox.update(next_attempt_at=clock.now()).execute()
-    ok = subprocess.run([str(JOBS_SCRIPT), "run"], env=env, capture_output=True, text=True,
-                        timeout=PROCESS_TIMEOUT)
+    ok = subprocess.run(
+        [str(JOBS_SCRIPT), "run"], env=env, capture_output=True, text=True, timeout=PROCESS_TIMEOUT
+    )
     assert ok.returncode == 0 and ok.stdout.startswith("reminded 0, closed 0, sent ")

@@ -8,10 +8,9 @@ and `quiet@` (ticket emails off); the hosting department's agents are the admin 
 import json
 from datetime import datetime, timedelta
 
+import deskdb
 import pytest
 from freezegun import freeze_time
-
-import deskdb
 
 T0 = datetime(2025, 3, 3, 10, 0, 0)
 ALPHA_MAIL = ["dev@alpha.test", "owner@alpha.test"]  # owner + ticket-emails contacts

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-import load  # noqa: E402
+import load
 
 
 def test_a_short_load_run_stays_consistent(backend):
@@ -18,5 +18,7 @@ def test_a_short_load_run_stays_consistent(backend):
     assert figures["errors"] == 0
     assert figures["operations"].get("create", 0) > 0 and figures["operations"].get("reply", 0) > 0
     assert figures["reminders_delivered"] > 0 and figures["auto_closed"] > 0  # the jobs did work
-    print(f"{backend}: {figures['operations_total']} operations, {figures['emails_sent']} emails, "
-          f"{figures['auto_closed']} auto-closed, errors {figures['errors']}")
+    print(
+        f"{backend}: {figures['operations_total']} operations, {figures['emails_sent']} emails, "
+        f"{figures['auto_closed']} auto-closed, errors {figures['errors']}"
+    )

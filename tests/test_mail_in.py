@@ -6,19 +6,19 @@ The .eml files hold `{{CODE}}` (a ticket code), `{{MSGID}}` (the Message-ID of a
 queued) and `{{N}}` (to make each Message-ID unique); `eml()` fills them in.
 """
 
-import json
 import email
 import email.policy
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import deskdb
 import pytest
 from freezegun import freeze_time
+from tix.jobs.cli import cli as jobs_cli
 
-import deskdb
 from tix import codes
 from tix.inbound import auto_reason, trim_reply
-from tix.jobs.cli import cli as jobs_cli
 from tix.models import Attachment, InboundMail, Message, Ticket
 
 DATA = Path(__file__).parent / "data" / "mail"
@@ -38,15 +38,29 @@ def eml(name: str, *, replace: dict | None = None, **values) -> bytes:
 @pytest.fixture
 def desk(desk):
     """The standard desk plus a department with an address for incoming mail."""
-    desk.tix("admin", "department", "add", "webhelp", "--name", "Web help", "--name-es", "Ayuda web",
-             "--email", "help@host.test")
+    desk.tix(
+        "admin",
+        "department",
+        "add",
+        "webhelp",
+        "--name",
+        "Web help",
+        "--name-es",
+        "Ayuda web",
+        "--email",
+        "help@host.test",
+    )
     return desk
 
 
 def mail_in(desk, raw: bytes, *args, expect: int = 0, env: dict | None = None):
-    result = desk.runner.invoke(jobs_cli, ["mail-in", *args], input=raw,
-                                env={"TIX_DATABASE_URL": desk.url, **(env or {})},
-                                catch_exceptions=False)
+    result = desk.runner.invoke(
+        jobs_cli,
+        ["mail-in", *args],
+        input=raw,
+        env={"TIX_DATABASE_URL": desk.url, **(env or {})},
+        catch_exceptions=False,
+    )
     assert result.exit_code == expect, (result.exit_code, result.stdout, result.stderr)
     return result
 
@@ -82,17 +96,29 @@ def ticket_tables(desk) -> dict:
 
 def ticket_fields(desk, code: str) -> dict:
     row = deskdb.ticket(desk.url, code)
-    return {name: getattr(row, name) for name in (
-        "status", "updated_at", "waiting_since", "reminded_at", "last_customer_activity_at",
-        "closed_at", "close_reason")}
+    return {
+        name: getattr(row, name)
+        for name in (
+            "status",
+            "updated_at",
+            "waiting_since",
+            "reminded_at",
+            "last_customer_activity_at",
+            "closed_at",
+            "close_reason",
+        )
+    }
 
 
 # -- replies ---------------------------------------------------------------------------------
 
+
 def test_gmail_reply_is_added_trimmed_with_the_raw_email_attached(desk):
     code = desk.create("alpha", subject="Site down")
     desk.tix("reply", code, "-m", "Try now", as_="hosting_agent")
-    raw = eml("gmail_reply.eml", CODE=code, MSGID=sent_id(desk, code, "agent-reply", "owner@alpha.test"))
+    raw = eml(
+        "gmail_reply.eml", CODE=code, MSGID=sent_id(desk, code, "agent-reply", "owner@alpha.test")
+    )
     before = deskdb.last_outbox_id(desk.url)
 
     result = mail_in(desk, raw)
@@ -108,7 +134,9 @@ def test_gmail_reply_is_added_trimmed_with_the_raw_email_attached(desk):
     assert ticket["events"][-1]["actor"] == "contact:owner@alpha.test"
     queued = new_outbox(desk, before)
     assert sorted((r.kind, r.recipient) for r in queued) == [
-        ("agent-customer-reply", "admin@host.test"), ("agent-customer-reply", "hosting@host.test")]
+        ("agent-customer-reply", "admin@host.test"),
+        ("agent-customer-reply", "hosting@host.test"),
+    ]
     with deskdb.opened(desk.url):
         kept = Attachment.get(Attachment.content_type == "message/rfc822")
         assert bytes(kept.data) == raw and kept.filename.endswith(".eml")
@@ -135,7 +163,8 @@ def test_outlook_reply_found_by_subject_code_alone_is_trimmed(desk):
     assert last["author"] == "dev@alpha.test"
     assert last["body"] == (
         'The shop shows "500 Internal Server Error" again at https://alpha.test/tienda since 11:15.'
-        "\n\nSteps: open the page, add any product, press Pagar.\n\nRegards,\nDev")
+        "\n\nSteps: open the page, add any product, press Pagar.\n\nRegards,\nDev"
+    )
 
 
 def test_the_same_email_delivered_twice_is_filed_once(desk):
@@ -158,9 +187,13 @@ def test_the_assigned_agent_may_answer_by_email_and_other_agents_may_not(desk):
     mail_in(desk, eml("outlook_reply.eml", CODE=code, replace=as_agent))
 
     ticket = shown(desk, code)
-    assert ticket["status"] == "answered" and ticket["messages"][-1]["author"] == "hosting@host.test"
+    assert (
+        ticket["status"] == "answered" and ticket["messages"][-1]["author"] == "hosting@host.test"
+    )
     assert {(r.kind, r.recipient) for r in new_outbox(desk, before)} == {
-        ("agent-reply", "owner@alpha.test"), ("agent-reply", "dev@alpha.test")}
+        ("agent-reply", "owner@alpha.test"),
+        ("agent-reply", "dev@alpha.test"),
+    }
 
     unchanged = ticket_tables(desk)
     other = {"Dev Alpha <dev@alpha.test>": "Bill Billing <billing@host.test>"}
@@ -170,6 +203,7 @@ def test_the_assigned_agent_may_answer_by_email_and_other_agents_may_not(desk):
 
 
 # -- automatic mail --------------------------------------------------------------------------
+
 
 def test_out_of_office_is_logged_and_changes_nothing(desk):
     code = desk.create("alpha", subject="Site down")
@@ -225,14 +259,16 @@ def test_auto_reply_from_a_stranger_is_dropped_without_an_answer(desk):
     before = deskdb.last_outbox_id(desk.url)
     stranger = {"Olga Alpha <owner@alpha.test>": "Mallory <mallory@evil.test>"}
 
-    result = mail_in(desk, eml("out_of_office.eml", CODE=code, MSGID="<nothing@evil.test>",
-                               replace=stranger))
+    result = mail_in(
+        desk, eml("out_of_office.eml", CODE=code, MSGID="<nothing@evil.test>", replace=stranger)
+    )
 
     assert result.stdout.startswith("ignored: ")
     assert ticket_tables(desk) == unchanged and new_outbox(desk, before) == []
 
 
 # -- refused ---------------------------------------------------------------------------------
+
 
 def refusal(desk, raw: bytes):
     """Feed a message that must be refused: nothing added to any ticket, one notice queued."""
@@ -278,7 +314,9 @@ def test_code_of_another_accounts_ticket_is_refused_like_a_missing_one(desk):
 
 
 def test_stranger_writing_to_a_department_address_is_refused(desk):
-    raw = eml("new_ticket.eml", replace={"Beta Owner <owner@beta.test>": "Eve <eve@elsewhere.test>"})
+    raw = eml(
+        "new_ticket.eml", replace={"Beta Owner <owner@beta.test>": "Eve <eve@elsewhere.test>"}
+    )
     notice = refusal(desk, raw)
     assert (notice.kind, notice.recipient) == ("mail-refused", "eve@elsewhere.test")
 
@@ -293,6 +331,7 @@ def test_refusal_notices_to_one_address_are_capped(desk):
 
 # -- new tickets -----------------------------------------------------------------------------
 
+
 def test_mail_to_a_department_address_opens_a_ticket(desk):
     before = deskdb.last_outbox_id(desk.url)
 
@@ -301,11 +340,17 @@ def test_mail_to_a_department_address_opens_a_ticket(desk):
     assert result.stdout.startswith("created: ")
     code = result.stdout.split(" opened ")[1].split()[0]
     ticket = shown(desk, code)
-    assert (ticket["account"], ticket["department"], ticket["contact"]) == ("beta", "webhelp", "owner@beta.test")
+    assert (ticket["account"], ticket["department"], ticket["contact"]) == (
+        "beta",
+        "webhelp",
+        "owner@beta.test",
+    )
     assert ticket["subject"] == "Website slow 1" and ticket["status"] == "open"
     assert ticket["messages"][0]["body"] == "Our website is very slow since this morning."
     assert ticket["events"][0]["actor"] == "contact:owner@beta.test"
-    assert [(r.kind, r.recipient) for r in new_outbox(desk, before)] == [("ticket-created", "owner@beta.test")]
+    assert [(r.kind, r.recipient) for r in new_outbox(desk, before)] == [
+        ("ticket-created", "owner@beta.test")
+    ]
 
 
 def test_mail_attachments_are_stored_like_cli_attachments(desk):
@@ -314,12 +359,16 @@ def test_mail_attachments_are_stored_like_cli_attachments(desk):
     code = result.stdout.split(" opened ")[1].split()[0]
     ticket = shown(desk, code)
     assert ticket["subject"] == "Error en la página de pago"
-    assert ticket["messages"][0]["body"] == \
-        "Al pagar en https://www.alpha.test/pago sale el error de la captura."
+    assert (
+        ticket["messages"][0]["body"]
+        == "Al pagar en https://www.alpha.test/pago sale el error de la captura."
+    )
     names = [(a["filename"], a["content_type"]) for a in ticket["attachments"]]
     assert names[:2] == [("captura.png", "image/png"), ("error.log", "text/plain")]
     assert names[2][1] == "message/rfc822"
-    png = desk.tix("attachment", "get", code, str(ticket["attachments"][0]["id"]), "-o", "-", as_="alpha")
+    png = desk.tix(
+        "attachment", "get", code, str(ticket["attachments"][0]["id"]), "-o", "-", as_="alpha"
+    )
     assert png.stdout_bytes.startswith(b"\x89PNG\r\n")
 
 
@@ -334,23 +383,32 @@ def test_mail_over_the_attachment_limit_is_not_filed_and_the_sender_told(desk):
     [notice] = new_outbox(desk, before)
     assert (notice.kind, notice.recipient) == ("mail-not-filed", "owner@alpha.test")
     assert notice.subject.startswith("No registrado:")  # the owner of alpha reads Spanish
-    assert "the limit is 600" in email.message_from_string(notice.raw, policy=email.policy.default).get_content()
+    assert (
+        "the limit is 600"
+        in email.message_from_string(notice.raw, policy=email.policy.default).get_content()
+    )
 
 
 def test_flood_of_new_tickets_from_one_sender_is_capped_per_window(desk):
     with freeze_time(T0) as frozen:
-        outcomes = [mail_in(desk, eml("new_ticket.eml", N=n)).stdout.split(":")[0] for n in range(12)]
+        outcomes = [
+            mail_in(desk, eml("new_ticket.eml", N=n)).stdout.split(":")[0] for n in range(12)
+        ]
         assert outcomes == ["created"] * 10 + ["flood", "flood"]
         flood_notices = [r for r in deskdb.outbox(desk.url) if r.kind == "mail-flood"]
         assert [r.recipient for r in flood_notices] == ["owner@beta.test"]  # one, not one each
         with deskdb.opened(desk.url):
-            assert Ticket.select().join(Message).where(Message.body.contains("very slow")).count() == 10
+            assert (
+                Ticket.select().join(Message).where(Message.body.contains("very slow")).count()
+                == 10
+            )
 
         frozen.tick(timedelta(minutes=16))
         assert mail_in(desk, eml("new_ticket.eml", N=99)).stdout.startswith("created: ")
 
 
 # -- Maildir, exit codes ---------------------------------------------------------------------
+
 
 def test_maildir_mode_moves_each_message_to_cur_or_rejected(desk, tmp_path):
     code = desk.create("alpha", subject="Site down")
@@ -364,55 +422,82 @@ def test_maildir_mode_moves_each_message_to_cur_or_rejected(desk, tmp_path):
     result = mail_in(desk, b"", "--maildir", str(box))
 
     assert sorted(p.name for p in (box / "cur").iterdir()) == [
-        "1741000000.M1P1.mx:2,S", "1741000002.M3P1.mx:2,S"]
+        "1741000000.M1P1.mx:2,S",
+        "1741000002.M3P1.mx:2,S",
+    ]
     assert [p.name for p in (box / ".Rejected" / "cur").iterdir()] == ["1741000001.M2P1.mx:2,S"]
     assert list((box / "new").iterdir()) == []
-    assert result.stdout.strip().splitlines()[-1] == \
-        "mail-in: 3 message(s): 1 reply, 1 created, 1 refused"
+    assert (
+        result.stdout.strip().splitlines()[-1]
+        == "mail-in: 3 message(s): 1 reply, 1 created, 1 refused"
+    )
     assert len(shown(desk, code)["messages"]) == 2
 
 
 def test_pipe_mode_defers_the_message_when_the_store_is_down(runner):
-    result = runner.invoke(jobs_cli, ["mail-in"], input=eml("new_ticket.eml"),
-                           env={"TIX_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/tix"})
+    result = runner.invoke(
+        jobs_cli,
+        ["mail-in"],
+        input=eml("new_ticket.eml"),
+        env={"TIX_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/tix"},
+    )
     assert result.exit_code == 75  # EX_TEMPFAIL: the MTA keeps the message and retries
     assert result.stderr.startswith("tix-jobs: error: ") and len(result.stderr.splitlines()) == 1
     assert "deferred" in result.stderr
 
 
 def test_input_that_is_no_email_is_invalid(runner, tmp_path):
-    result = runner.invoke(jobs_cli, ["mail-in"], input=b"",
-                           env={"TIX_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}"})
+    result = runner.invoke(
+        jobs_cli,
+        ["mail-in"],
+        input=b"",
+        env={"TIX_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}"},
+    )
     assert result.exit_code == 2 and "no message on input" in result.stderr
 
 
 # -- the text rules, without a store ---------------------------------------------------------
 
-@pytest.mark.parametrize("text, kept", [
-    ("Thanks!\n\nEl lun, 3 mar 2025 a las 11:00, Soporte (<s@tix.test>)\nescribió:\n> Hola",
-     "Thanks!"),
-    ("Done.\n\n-----Original Message-----\nFrom: Support\nSent: today\n\nold", "Done."),
-    ("Done.\r\n\r\nFrom: Support <s@tix.test>\r\nSent: Monday\r\nTo: me\r\n\r\nold", "Done."),
-    ("> Which domain?\nalpha.test\n> And since when?\nThis morning", "alpha.test\nThis morning"),
-    ("Fixed.\n-- \nOlga\nAlpha SL", "Fixed."),
-    ("On Monday the site was down and I wrote: nothing.\nStill down.",
-     "On Monday the site was down and I wrote: nothing.\nStill down."),
-])
+
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        (
+            "Thanks!\n\nEl lun, 3 mar 2025 a las 11:00, Soporte (<s@tix.test>)\nescribió:\n> Hola",
+            "Thanks!",
+        ),
+        ("Done.\n\n-----Original Message-----\nFrom: Support\nSent: today\n\nold", "Done."),
+        ("Done.\r\n\r\nFrom: Support <s@tix.test>\r\nSent: Monday\r\nTo: me\r\n\r\nold", "Done."),
+        (
+            "> Which domain?\nalpha.test\n> And since when?\nThis morning",
+            "alpha.test\nThis morning",
+        ),
+        ("Fixed.\n-- \nOlga\nAlpha SL", "Fixed."),
+        (
+            "On Monday the site was down and I wrote: nothing.\nStill down.",
+            "On Monday the site was down and I wrote: nothing.\nStill down.",
+        ),
+    ],
+)
 def test_trim_reply(text, kept):
     assert trim_reply(text) == kept
 
 
-@pytest.mark.parametrize("headers, reason", [
-    ("Auto-Submitted: auto-replied", "Auto-Submitted: auto-replied"),
-    ("Auto-Submitted: no", None),
-    ("X-Autorespond: vacation", "X-Autorespond"),
-    ("Precedence: list", "Precedence: list"),
-    ("Precedence: first-class", None),
-    ("Return-Path: <>", "null sender"),
-])
+@pytest.mark.parametrize(
+    "headers, reason",
+    [
+        ("Auto-Submitted: auto-replied", "Auto-Submitted: auto-replied"),
+        ("Auto-Submitted: no", None),
+        ("X-Autorespond: vacation", "X-Autorespond"),
+        ("Precedence: list", "Precedence: list"),
+        ("Precedence: first-class", None),
+        ("Return-Path: <>", "null sender"),
+    ],
+)
 def test_automatic_mail_is_recognised(headers, reason):
-    msg = email.message_from_string(f"From: a@b.test\n{headers}\nSubject: x\n\nbody\n",
-                                    policy=email.policy.default)
+    msg = email.message_from_string(
+        f"From: a@b.test\n{headers}\nSubject: x\n\nbody\n", policy=email.policy.default
+    )
     assert auto_reason(msg) == reason
 
 
@@ -437,7 +522,12 @@ def test_an_existing_department_gets_an_address_for_incoming_mail(desk):
     desk.tix("admin", "department", "email", "hosting", "none", as_="hosting_agent", expect=4)
     assert deskdb.dump(desk.url) == before
 
-    raw = eml("new_ticket.eml", replace={"To: Web help <help@host.test>": "To: hosting-help@host.test",
-                                         "Delivered-To: help@host.test": "Delivered-To: hosting-help@host.test"})
+    raw = eml(
+        "new_ticket.eml",
+        replace={
+            "To: Web help <help@host.test>": "To: hosting-help@host.test",
+            "Delivered-To: help@host.test": "Delivered-To: hosting-help@host.test",
+        },
+    )
     code = mail_in(desk, raw).stdout.split(" opened ")[1].split()[0]
     assert shown(desk, code)["department"] == "hosting"

@@ -16,7 +16,9 @@ import sys
 from datetime import datetime
 
 import pytest
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from tabulate import tabulate
 
 from tix import auth, settings, store, tickets
@@ -41,9 +43,13 @@ HEAVY = ("keyring", "tabulate", "dateutil.parser", "psycopg2", "smtplib", "email
 
 def modules_loaded_by(tmp_path, *args: str, env: dict | None = None) -> set[str]:
     report = tmp_path / "modules.txt"
-    result = subprocess.run([sys.executable, "-c", PROBE, str(report), *args],
-                            env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(report), *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert report.exists(), result.stderr
     return set(report.read_text().split())
 
@@ -60,47 +66,113 @@ def test_listing_loads_no_heavy_library_and_prints_the_table(desk, tmp_path):
     loaded = modules_loaded_by(tmp_path, "list", "--limit", "20", env=env)
     assert "tix.tickets" in loaded
     # tabulate: its import alone (a package-metadata lookup) was a fifth of `tix list`'s time.
-    assert sorted(m for m in ("keyring", "tabulate", "dateutil.parser", "smtplib", "email.message",
-                              "importlib.metadata") if m in loaded) == []
-    listed = subprocess.run([sys.executable, "-m", "tix", "list", "--limit", "20"], env={
-        **os.environ, **env}, capture_output=True, text=True, timeout=60).stdout
-    assert listed.splitlines()[0].split() == ["code", "priority", "status", "department", "account",
-                                              "assignee", "created_at", "subject"]
+    assert (
+        sorted(
+            m
+            for m in (
+                "keyring",
+                "tabulate",
+                "dateutil.parser",
+                "smtplib",
+                "email.message",
+                "importlib.metadata",
+            )
+            if m in loaded
+        )
+        == []
+    )
+    listed = subprocess.run(
+        [sys.executable, "-m", "tix", "list", "--limit", "20"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert listed.splitlines()[0].split() == [
+        "code",
+        "priority",
+        "status",
+        "department",
+        "account",
+        "assignee",
+        "created_at",
+        "subject",
+    ]
     assert "Site down" in listed
 
 
 def test_show_as_json_loads_no_table_or_mail_library(desk, tmp_path):
     code = desk.create("alpha", subject="Site down")
-    loaded = modules_loaded_by(tmp_path, "show", code, "--format", "json",
-                               env={"TIX_DATABASE_URL": desk.url,
-                                    "TIX_TOKEN": desk.tokens["hosting_agent"]})
+    loaded = modules_loaded_by(
+        tmp_path,
+        "show",
+        code,
+        "--format",
+        "json",
+        env={"TIX_DATABASE_URL": desk.url, "TIX_TOKEN": desk.tokens["hosting_agent"]},
+    )
     assert "tix.tickets" in loaded
     # importlib.resources: the migrations are found with a plain path on every command.
-    assert sorted(m for m in ("keyring", "tabulate", "dateutil.parser", "smtplib", "email.message",
-                              "importlib.resources") if m in loaded) == []
+    assert (
+        sorted(
+            m
+            for m in (
+                "keyring",
+                "tabulate",
+                "dateutil.parser",
+                "smtplib",
+                "email.message",
+                "importlib.resources",
+            )
+            if m in loaded
+        )
+        == []
+    )
 
 
 # Cells as tix prints them, and the awkward ones: wide and accented characters, numbers of
 # every shape, placeholders, blanks, control characters.
 CELLS = st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
-    st.integers(-10**6, 10**9).map(str),
+    st.integers(-(10**6), 10**9).map(str),
     st.floats(allow_nan=True).map(str),
-    st.sampled_from(["-", "True", "1.5", "nan", "1,000", " 12", "日本語", "Facturación", "a\tb",
-                     "2025-03-03T10:00:00+00:00", "K7QD-4MZP", ""]),
+    st.sampled_from(
+        [
+            "-",
+            "True",
+            "1.5",
+            "nan",
+            "1,000",
+            " 12",
+            "日本語",
+            "Facturación",
+            "a\tb",
+            "2025-03-03T10:00:00+00:00",
+            "K7QD-4MZP",
+            "",
+        ]
+    ),
 )
 
 
 @hypothesis_settings(max_examples=300, deadline=None)
-@given(st.integers(1, 5).flatmap(lambda n: st.tuples(
-    st.lists(st.text(alphabet="abcdefgh_", min_size=1, max_size=10), min_size=n, max_size=n),
-    st.lists(st.lists(CELLS, min_size=n, max_size=n), min_size=1, max_size=5))))
+@given(
+    st.integers(1, 5).flatmap(
+        lambda n: st.tuples(
+            st.lists(
+                st.text(alphabet="abcdefgh_", min_size=1, max_size=10), min_size=n, max_size=n
+            ),
+            st.lists(st.lists(CELLS, min_size=n, max_size=n), min_size=1, max_size=5),
+        )
+    )
+)
 def test_tables_print_exactly_as_tabulate_does(table):
     headers, rows = table
     assert simple_table(rows, headers) == tabulate(rows, headers=headers, tablefmt="simple")
 
 
 # -- query plans ---------------------------------------------------------------------------------
+
 
 class SqlLog(logging.Handler):
     """Every statement peewee runs, with its parameters."""
@@ -165,24 +237,31 @@ def is_ticket_list(sql: str) -> bool:
 
 def test_department_queue_reads_the_live_queue_index_in_order(queue_db, sql_log, desk):
     agent = auth.principal_for_token(desk.tokens["hosting_agent"])
-    plan = plan_of(queue_db, sql_log, is_ticket_list,
-                   lambda: tickets.list_tickets(agent, department="hosting", limit=50))
+    plan = plan_of(
+        queue_db,
+        sql_log,
+        is_ticket_list,
+        lambda: tickets.list_tickets(agent, department="hosting", limit=50),
+    )
     assert "tickets_live_queue" in plan
     assert "TEMP B-TREE FOR ORDER BY" not in plan and "Sort" not in plan
 
 
 def test_whole_queue_reads_the_live_index_in_order(queue_db, sql_log, desk):
     agent = auth.principal_for_token(desk.tokens["hosting_agent"])
-    plan = plan_of(queue_db, sql_log, is_ticket_list,
-                   lambda: tickets.list_tickets(agent, limit=20))
+    plan = plan_of(queue_db, sql_log, is_ticket_list, lambda: tickets.list_tickets(agent, limit=20))
     assert "tickets_live" in plan
     assert "TEMP B-TREE FOR ORDER BY" not in plan and "Sort" not in plan
 
 
 def test_customer_history_reads_the_account_index(queue_db, sql_log, desk):
     customer = auth.principal_for_token(desk.tokens["alpha"])
-    plan = plan_of(queue_db, sql_log, is_ticket_list,
-                   lambda: tickets.list_tickets(customer, include_closed=True))
+    plan = plan_of(
+        queue_db,
+        sql_log,
+        is_ticket_list,
+        lambda: tickets.list_tickets(customer, include_closed=True),
+    )
     assert "tickets_account" in plan
     assert not re.search(r"^SCAN t1\b", plan, re.M) and "Seq Scan on tickets" not in plan
 
@@ -190,8 +269,12 @@ def test_customer_history_reads_the_account_index(queue_db, sql_log, desk):
 def test_thread_reads_the_messages_index(queue_db, sql_log, desk):
     agent = auth.principal_for_token(desk.tokens["hosting_agent"])
     ticket = tickets.get_ticket(agent, queue_db[1])
-    plan = plan_of(queue_db, sql_log, lambda sql: 'FROM "messages"' in sql,
-                   lambda: tickets.thread(agent, ticket))
+    plan = plan_of(
+        queue_db,
+        sql_log,
+        lambda sql: 'FROM "messages"' in sql,
+        lambda: tickets.thread(agent, ticket),
+    )
     assert "messages_ticket" in plan
     assert "Seq Scan on messages" not in plan
 
@@ -199,10 +282,12 @@ def test_thread_reads_the_messages_index(queue_db, sql_log, desk):
 def test_hourly_job_walks_only_the_tickets_waiting_on_the_customer(queue_db, sql_log):
     conf = settings.load()
     now = datetime(2030, 1, 1)
-    remind_plan = plan_of(queue_db, sql_log, is_ticket_list,
-                          lambda: tickets.due_for_reminder(conf, now))
-    close_plan = plan_of(queue_db, sql_log, is_ticket_list,
-                         lambda: tickets.due_for_autoclose(conf, now))
+    remind_plan = plan_of(
+        queue_db, sql_log, is_ticket_list, lambda: tickets.due_for_reminder(conf, now)
+    )
+    close_plan = plan_of(
+        queue_db, sql_log, is_ticket_list, lambda: tickets.due_for_autoclose(conf, now)
+    )
     assert "tickets_remind_walk" in remind_plan, remind_plan
     assert "tickets_close_walk" in close_plan, close_plan
     for plan in (remind_plan, close_plan):
@@ -211,6 +296,7 @@ def test_hourly_job_walks_only_the_tickets_waiting_on_the_customer(queue_db, sql
 
 # -- search (issue 7) ----------------------------------------------------------------------------
 
+
 def test_search_walks_tickets_in_the_order_it_prints_them(queue_db, sql_log, desk, monkeypatch):
     """`tix search` for common words tests each ticket against the words' matches while walking
     an index in the order it prints (the live queue, or migration 0008's tickets_all_order with
@@ -218,12 +304,20 @@ def test_search_walks_tickets_in_the_order_it_prints_them(queue_db, sql_log, des
     0.1-1.5 s at 1M tickets."""
     from tix import desk as desk_module
 
-    monkeypatch.setattr(desk_module, "FEW_MATCHES", 1)   # "site down" counts as a common word
+    monkeypatch.setattr(desk_module, "FEW_MATCHES", 1)  # "site down" counts as a common word
     agent = auth.principal_for_token(desk.tokens["hosting_agent"])
     for include_closed, index in ((False, "tickets_live"), (True, "tickets_all_order")):
-        plan = plan_of(queue_db, sql_log, is_ticket_list, lambda: tickets.list_tickets(
-            agent, include_closed=include_closed, limit=50,
-            matching=desk_module.search_condition(agent, "site down")))
+        plan = plan_of(
+            queue_db,
+            sql_log,
+            is_ticket_list,
+            lambda include_closed=include_closed: tickets.list_tickets(
+                agent,
+                include_closed=include_closed,
+                limit=50,
+                matching=desk_module.search_condition(agent, "site down"),
+            ),
+        )
         assert index in plan, plan
         assert "TEMP B-TREE FOR ORDER BY" not in plan and "Sort" not in plan, plan
         assert "MULTI-INDEX OR" not in plan and "Seq Scan on tickets" not in plan, plan
@@ -233,9 +327,16 @@ def test_customer_search_reads_the_account_index(queue_db, sql_log, desk):
     from tix import desk as desk_module
 
     customer = auth.principal_for_token(desk.tokens["alpha"])
-    plan = plan_of(queue_db, sql_log, is_ticket_list, lambda: tickets.list_tickets(
-        customer, include_closed=True,
-        matching=desk_module.search_condition(customer, "site down")))
+    plan = plan_of(
+        queue_db,
+        sql_log,
+        is_ticket_list,
+        lambda: tickets.list_tickets(
+            customer,
+            include_closed=True,
+            matching=desk_module.search_condition(customer, "site down"),
+        ),
+    )
     assert "tickets_account" in plan, plan
     assert "MULTI-INDEX OR" not in plan and "Seq Scan on tickets" not in plan, plan
 
@@ -248,14 +349,22 @@ def test_search_for_a_rare_word_fetches_its_few_tickets(queue_db, sql_log, desk)
 
     db, _ = queue_db
     agent = auth.principal_for_token(desk.tokens["hosting_agent"])
-    plan = plan_of(queue_db, sql_log, is_ticket_list, lambda: tickets.list_tickets(
-        agent, include_closed=True, limit=50,
-        matching=desk_module.search_condition(agent, "site down")))
+    plan = plan_of(
+        queue_db,
+        sql_log,
+        is_ticket_list,
+        lambda: tickets.list_tickets(
+            agent,
+            include_closed=True,
+            limit=50,
+            matching=desk_module.search_condition(agent, "site down"),
+        ),
+    )
     if store.dialect(db) != "sqlite":
         # One semi-join over both GIN lookups: the planner may start from the matches (which
         # way it goes depends on statistics a tiny test table does not have).
         assert "tickets_subject_search" in plan and "messages_body_search" in plan, plan
-        assert "HashAggregate" in plan or "Unique" in plan, plan   # the union of matches
+        assert "HashAggregate" in plan or "Unique" in plan, plan  # the union of matches
         return
     assert "tickets_all_order" not in plan, plan
-    assert "MULTI-INDEX OR" in plan, plan          # each word's matches, fetched by id
+    assert "MULTI-INDEX OR" in plan, plan  # each word's matches, fetched by id

@@ -4,9 +4,8 @@ yours must be indistinguishable from one that does not exist."""
 
 import json
 
-import pytest
-
 import deskdb
+import pytest
 
 NONEXISTENT = "ZZZZ-ZZZZ"
 

@@ -3,10 +3,10 @@ migration is applied and recorded once, however many upgrades run, even at the s
 
 import threading
 
+import deskdb
 import peewee as pw
 import pytest
 
-import deskdb
 from tix import store
 from tix.models import BaseModel, SchemaMigration
 
@@ -159,7 +159,7 @@ def upgrade_concurrently(url: str, upgraders: int) -> list:
             start.wait()
             db.connect(reuse_if_open=True)
             results[slot] = store.upgrade(db)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             results[slot] = exc
         finally:
             db.close()

@@ -9,13 +9,22 @@ from tix import auth, clock, store
 from tix.auth import Principal
 from tix.errors import InvalidInput, NotAllowed, NotFound
 from tix.models import (
-    LANGS, SERVICE_KINDS, Account, Agent, AgentDepartment, Contact, Department, Service,
+    LANGS,
+    SERVICE_KINDS,
+    Account,
+    Agent,
+    AgentDepartment,
+    Contact,
+    Department,
+    Service,
 )
 from tix.store import transaction
 from tix.tickets import department_by_slug
 
-EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
@@ -47,8 +56,10 @@ def check_lang(lang: str) -> str:
 
 
 def _email_in_use(email: str) -> bool:
-    return (Agent.select().where(pw.fn.LOWER(Agent.email) == email).exists()
-            or Contact.select().where(pw.fn.LOWER(Contact.email) == email).exists())
+    return (
+        Agent.select().where(pw.fn.LOWER(Agent.email) == email).exists()
+        or Contact.select().where(pw.fn.LOWER(Contact.email) == email).exists()
+    )
 
 
 def init(db, admin_email: str, admin_name: str) -> tuple[Agent, str]:
@@ -56,24 +67,34 @@ def init(db, admin_email: str, admin_name: str) -> tuple[Agent, str]:
     admin_email, admin_name = check_email(admin_email), check_name(admin_name)
     store.upgrade(db)
     with transaction(db):
-        if Agent.select().where(Agent.is_admin == True).exists():  # noqa: E712
-            raise NotAllowed("this store already has an admin: ask them for a token (`tix admin token issue`)")
-        agent = Agent.create(email=admin_email, name=admin_name, is_admin=True, created_at=clock.now())
+        if Agent.select().where(Agent.is_admin == True).exists():
+            raise NotAllowed(
+                "this store already has an admin: ask them for a token (`tix admin token issue`)"
+            )
+        agent = Agent.create(
+            email=admin_email, name=admin_name, is_admin=True, created_at=clock.now()
+        )
         for dept in Department.select():
             AgentDepartment.create(agent=agent, department=dept)
         token = auth.issue_token(agent=agent)
     return agent, token
 
 
-def add_department(principal: Principal, slug: str, name: str, name_es: str | None = None,
-                   email: str | None = None) -> Department:
+def add_department(
+    principal: Principal, slug: str, name: str, name_es: str | None = None, email: str | None = None
+) -> Department:
     principal.require_admin()
     slug, name = check_slug(slug, "department"), check_name(name)
     with transaction():
         if Department.select().where(Department.slug == slug).exists():
             raise InvalidInput(f"department {slug!r} already exists")
-        return Department.create(slug=slug, name_en=name, name_es=check_name(name_es) if name_es else name,
-                                 email=check_email(email) if email else None, created_at=clock.now())
+        return Department.create(
+            slug=slug,
+            name_en=name,
+            name_es=check_name(name_es) if name_es else name,
+            email=check_email(email) if email else None,
+            created_at=clock.now(),
+        )
 
 
 def set_department_email(principal: Principal, slug: str, email: str | None) -> Department:
@@ -83,8 +104,12 @@ def set_department_email(principal: Principal, slug: str, email: str | None) -> 
     email = check_email(email) if email else None
     with transaction():
         dept = department_by_slug(slug)
-        if email and Department.select().where(pw.fn.LOWER(Department.email) == email,
-                                               Department.id != dept.id).exists():
+        if (
+            email
+            and Department.select()
+            .where(pw.fn.LOWER(Department.email) == email, Department.id != dept.id)
+            .exists()
+        ):
             raise InvalidInput(f"{email} is already another department's address")
         Department.update(email=email).where(Department.id == dept.id).execute()
         dept.email = email
@@ -96,8 +121,14 @@ def list_departments(principal: Principal) -> list[Department]:
     return list(Department.select().order_by(Department.id))
 
 
-def add_agent(principal: Principal, email: str, name: str, departments: list[str],
-              is_admin: bool = False, lang: str = "en") -> Agent:
+def add_agent(
+    principal: Principal,
+    email: str,
+    name: str,
+    departments: list[str],
+    is_admin: bool = False,
+    lang: str = "en",
+) -> Agent:
     principal.require_admin()
     email, name, lang = check_email(email), check_name(name), check_lang(lang)
     if not departments:
@@ -106,15 +137,24 @@ def add_agent(principal: Principal, email: str, name: str, departments: list[str
         depts = [department_by_slug(slug) for slug in departments]
         if _email_in_use(email):
             raise InvalidInput(f"{email} is already an agent or a contact")
-        agent = Agent.create(email=email, name=name, is_admin=is_admin, lang=lang, created_at=clock.now())
+        agent = Agent.create(
+            email=email, name=name, is_admin=is_admin, lang=lang, created_at=clock.now()
+        )
         for dept in {d.id: d for d in depts}.values():
             AgentDepartment.create(agent=agent, department=dept)
     return agent
 
 
-def add_account(principal: Principal, handle: str, name: str, owner_email: str,
-                owner_name: str | None = None, reseller: str | None = None, lang: str = "en",
-                is_reseller: bool = False) -> Account:
+def add_account(
+    principal: Principal,
+    handle: str,
+    name: str,
+    owner_email: str,
+    owner_name: str | None = None,
+    reseller: str | None = None,
+    lang: str = "en",
+    is_reseller: bool = False,
+) -> Account:
     principal.require_admin()
     handle, name = check_slug(handle), check_name(name)
     owner_email, lang = check_email(owner_email), check_lang(lang)
@@ -132,10 +172,23 @@ def add_account(principal: Principal, handle: str, name: str, owner_email: str,
         if _email_in_use(owner_email):
             raise InvalidInput(f"{owner_email} is already an agent or a contact")
         now = clock.now()
-        account = Account.create(handle=handle, name=name, is_reseller=is_reseller, reseller=parent,
-                                 lang=lang, created_at=now)
-        Contact.create(account=account, email=owner_email, name=owner_name, is_owner=True,
-                       ticket_emails=True, lang=lang, created_at=now)
+        account = Account.create(
+            handle=handle,
+            name=name,
+            is_reseller=is_reseller,
+            reseller=parent,
+            lang=lang,
+            created_at=now,
+        )
+        Contact.create(
+            account=account,
+            email=owner_email,
+            name=owner_name,
+            is_owner=True,
+            ticket_emails=True,
+            lang=lang,
+            created_at=now,
+        )
     return account
 
 
@@ -146,17 +199,30 @@ def account_by_handle(handle: str) -> Account:
     return account
 
 
-def add_contact(principal: Principal, handle: str, email: str, name: str,
-                ticket_emails: bool = True, can_login: bool = True, lang: str | None = None) -> Contact:
+def add_contact(
+    principal: Principal,
+    handle: str,
+    email: str,
+    name: str,
+    ticket_emails: bool = True,
+    can_login: bool = True,
+    lang: str | None = None,
+) -> Contact:
     principal.require_admin()
     email, name = check_email(email), check_name(name)
     with transaction():
         account = account_by_handle(handle)
         if _email_in_use(email):
             raise InvalidInput(f"{email} is already an agent or a contact")
-        return Contact.create(account=account, email=email, name=name, ticket_emails=ticket_emails,
-                              can_login=can_login, lang=check_lang(lang or account.lang),
-                              created_at=clock.now())
+        return Contact.create(
+            account=account,
+            email=email,
+            name=name,
+            ticket_emails=ticket_emails,
+            can_login=can_login,
+            lang=check_lang(lang or account.lang),
+            created_at=clock.now(),
+        )
 
 
 def add_service(principal: Principal, handle: str, name: str, kind: str = "hosting") -> Service:

@@ -114,15 +114,18 @@ def principal_for_token(token: str) -> Principal:
     row = Token.get_or_none(Token.token_hash == digest)
     # The lookup is by hash; compare_digest keeps the final check constant-time all the same.
     if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at:
-        raise NotLoggedIn("token not valid (revoked or unknown): run `tix login` with a current token")
+        raise NotLoggedIn(
+            "token not valid (revoked or unknown): run `tix login` with a current token"
+        )
     if row.agent_id:
         # None: row-level security hides a deactivated agent from their own token.
         agent = Agent.get_or_none(Agent.id == row.agent_id)
         if agent is None or not agent.active:
             raise NotLoggedIn("this agent is deactivated")
         return Principal(agent=agent)
-    contact = (Contact.select(Contact, Account).join(Account)
-               .where(Contact.id == row.contact_id).first())
+    contact = (
+        Contact.select(Contact, Account).join(Account).where(Contact.id == row.contact_id).first()
+    )
     if contact is None or not contact.can_login:
         raise NotLoggedIn("this contact may not log in")
     return Principal(contact=contact)

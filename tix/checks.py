@@ -20,16 +20,78 @@ ENTRY_POINT_GROUP = "tix.checks"
 NO_SERVICE_DEPARTMENTS = {"billing", "sales", "administration"}
 # Domains customers name without meaning one of their services.
 PUBLIC_DOMAINS = {
-    "gmail.com", "googlemail.com", "google.com", "outlook.com", "hotmail.com", "live.com",
-    "yahoo.com", "yahoo.es", "icloud.com", "microsoft.com", "office365.com", "apple.com",
-    "example.com", "example.org", "example.net",
+    "gmail.com",
+    "googlemail.com",
+    "google.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "yahoo.com",
+    "yahoo.es",
+    "icloud.com",
+    "microsoft.com",
+    "office365.com",
+    "apple.com",
+    "example.com",
+    "example.org",
+    "example.net",
 }
 # Things that look like host names but are file names.
 FILE_SUFFIXES = {
-    "php", "html", "htm", "js", "css", "log", "txt", "json", "xml", "png", "jpg", "jpeg", "gif",
-    "svg", "ico", "webp", "zip", "gz", "tgz", "tar", "rar", "sql", "py", "sh", "conf", "cfg", "ini",
-    "md", "pdf", "doc", "docx", "xls", "xlsx", "csv", "exe", "env", "htaccess", "lock", "bak", "tmp",
-    "yml", "yaml", "mp3", "mp4", "asp", "aspx", "jsp", "cgi", "pl", "rb", "dll", "so", "old", "eml",
+    "php",
+    "html",
+    "htm",
+    "js",
+    "css",
+    "log",
+    "txt",
+    "json",
+    "xml",
+    "png",
+    "jpg",
+    "jpeg",
+    "gif",
+    "svg",
+    "ico",
+    "webp",
+    "zip",
+    "gz",
+    "tgz",
+    "tar",
+    "rar",
+    "sql",
+    "py",
+    "sh",
+    "conf",
+    "cfg",
+    "ini",
+    "md",
+    "pdf",
+    "doc",
+    "docx",
+    "xls",
+    "xlsx",
+    "csv",
+    "exe",
+    "env",
+    "htaccess",
+    "lock",
+    "bak",
+    "tmp",
+    "yml",
+    "yaml",
+    "mp3",
+    "mp4",
+    "asp",
+    "aspx",
+    "jsp",
+    "cgi",
+    "pl",
+    "rb",
+    "dll",
+    "so",
+    "old",
+    "eml",
 }
 
 
@@ -39,22 +101,33 @@ def _words(pattern: str) -> re.Pattern:
 
 EMAIL_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.I)
 URL = re.compile(r"\b(?:https?|ftp)://\S+", re.I)
-HOSTNAME = re.compile(r"(?<![\w.@-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})(?![\w-])",
-                      re.I)
+HOSTNAME = re.compile(
+    r"(?<![\w.@-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})(?![\w-])", re.I
+)
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 IPV6_CANDIDATE = re.compile(r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.I)
-EMAIL_TOPIC = _words(r"e-?mails?|mails?|correos?|correo electr[oó]nico|mailbox(?:es)?|buz[oó]n(?:es)?|"
-                     r"inbox|smtp|imap|pop3?|webmail|outlook|thunderbird")
-PROBLEM = _words(r"not|no|can'?t|cannot|unable|fails?|failed|failing|errors?|bounces?|bounced|"
-                 r"rejected|spam|blocked|down|problems?|issues?|doesn'?t|don'?t|won'?t|isn'?t|"
-                 r"falla|fallo|rebota|rebotan|rechaza|bloquea|problemas?|ca[ií]d[oa]|llegan?")
-BLOCKED = _words(r"block(?:ed|s)?|banned|ban|blacklist(?:ed)?|bloquead[oa]s?|bloqueo|baneado|"
-                 r"lista negra")
-BLOCKED_IP_CONTEXT = _words(r"ip|ips|firewall|cortafuegos|fail2ban|csf|access|acceso|connect|conectar|"
-                            r"ftp|ssh")
-ERROR_REPORT = _words(r"errors?|error(?:es)?|fails?|failed|failing|failure|crash(?:es|ed)?|broken|"
-                      r"not working|doesn'?t work|does not work|won'?t (?:load|work)|no funciona|"
-                      r"fallo|falla|roto|exception|excepci[oó]n|warning")
+EMAIL_TOPIC = _words(
+    r"e-?mails?|mails?|correos?|correo electr[oó]nico|mailbox(?:es)?|buz[oó]n(?:es)?|"
+    r"inbox|smtp|imap|pop3?|webmail|outlook|thunderbird"
+)
+PROBLEM = _words(
+    r"not|no|can'?t|cannot|unable|fails?|failed|failing|errors?|bounces?|bounced|"
+    r"rejected|spam|blocked|down|problems?|issues?|doesn'?t|don'?t|won'?t|isn'?t|"
+    r"falla|fallo|rebota|rebotan|rechaza|bloquea|problemas?|ca[ií]d[oa]|llegan?"
+)
+BLOCKED = _words(
+    r"block(?:ed|s)?|banned|ban|blacklist(?:ed)?|bloquead[oa]s?|bloqueo|baneado|"
+    r"lista negra"
+)
+BLOCKED_IP_CONTEXT = _words(
+    r"ip|ips|firewall|cortafuegos|fail2ban|csf|access|acceso|connect|conectar|"
+    r"ftp|ssh"
+)
+ERROR_REPORT = _words(
+    r"errors?|error(?:es)?|fails?|failed|failing|failure|crash(?:es|ed)?|broken|"
+    r"not working|doesn'?t work|does not work|won'?t (?:load|work)|no funciona|"
+    r"fallo|falla|roto|exception|excepci[oó]n|warning"
+)
 QUOTED = re.compile(r"[\"“«`][^\"“”«»`\n]{4,}[\"”»`]")
 ERROR_LINE = re.compile(r"(?im)^.*\b(?:error|exception|warning|fatal|excepci[oó]n)\b[^\n]*:\s*\S")
 STATUS_CODE = re.compile(r"(?<!\d)[45]\d\d(?!\d)")
@@ -64,16 +137,23 @@ LOSS_OF_SERVICE = _words(
     r"down|offline|unreachable|outage|not loading|doesn'?t load|won'?t load|not responding|"
     r"hacked|lost|no (?:carga|funciona|abre|responde|funcionan|llegan?)|ca[ií]d[oa]s?|inaccesibles?|"
     r"sin servicio|hackead[oa]|perdid[oa]s?|can'?t (?:access|connect|log ?in)|cannot (?:access|connect)|"
-    r"no puedo (?:acceder|entrar|conectar)|all (?:e-?mails?|mail)|[5]\d\d")
+    r"no puedo (?:acceder|entrar|conectar)|all (?:e-?mails?|mail)|[5]\d\d"
+)
 TOPICS = {
-    "billing": _words(r"invoices?|billing|bills?|payments?|paid|pay|charged?|refund|prices?|"
-                      r"facturas?|facturaci[oó]n|pagos?|pagar|pagado|cobros?|cobrado|cargos?|"
-                      r"reembolso|precios?|tarjeta"),
+    "billing": _words(
+        r"invoices?|billing|bills?|payments?|paid|pay|charged?|refund|prices?|"
+        r"facturas?|facturaci[oó]n|pagos?|pagar|pagado|cobros?|cobrado|cargos?|"
+        r"reembolso|precios?|tarjeta"
+    ),
     "email": EMAIL_TOPIC,
-    "web": _words(r"website|web|site|pages?|wordpress|php|ftp|database|mysql|ssl|certificate|"
-                  r"p[aá]ginas?|sitio|base de datos|certificado"),
-    "domains": _words(r"dns|nameservers?|whois|registrar|domain transfer|transferencia|"
-                      r"dominio caducado|expired domain"),
+    "web": _words(
+        r"website|web|site|pages?|wordpress|php|ftp|database|mysql|ssl|certificate|"
+        r"p[aá]ginas?|sitio|base de datos|certificado"
+    ),
+    "domains": _words(
+        r"dns|nameservers?|whois|registrar|domain transfer|transferencia|"
+        r"dominio caducado|expired domain"
+    ),
 }
 TOPIC_NAMES = {
     "en": {"billing": "billing", "email": "email", "web": "the website", "domains": "domains"},
@@ -88,11 +168,11 @@ class Draft:
 
     subject: str
     body: str
-    department: str         # slug
-    priority: str           # low | medium | high | emergency
-    service: str | None     # --service, if given
-    account: object         # tix.models.Account the ticket is for
-    services: tuple = ()    # that account's tix.models.Service rows
+    department: str  # slug
+    priority: str  # low | medium | high | emergency
+    service: str | None  # --service, if given
+    account: object  # tix.models.Account the ticket is for
+    services: tuple = ()  # that account's tix.models.Service rows
     lang: str = "en"
 
     @property
@@ -119,19 +199,26 @@ class Review:
         return [f"- {finding.text}" for finding in self.findings]
 
     def heading(self) -> str:
-        return ("El asistente de tickets sugiere:" if self.lang == "es"
-                else "The ticket assistant suggests:")
+        return (
+            "El asistente de tickets sugiere:"
+            if self.lang == "es"
+            else "The ticket assistant suggests:"
+        )
 
     def note(self) -> str | None:
         """The internal note filed with the ticket, or None when there is nothing to say."""
         if not self.findings:
             return None
-        title = ("Asistente de tickets (comprobaciones al registrar el ticket):" if self.lang == "es"
-                 else "Ticket assistant (checks run when the ticket was filed):")
+        title = (
+            "Asistente de tickets (comprobaciones al registrar el ticket):"
+            if self.lang == "es"
+            else "Ticket assistant (checks run when the ticket was filed):"
+        )
         return "\n".join([title, *self.lines()])
 
 
 # -- what the text says -----------------------------------------------------------------------
+
 
 def named_domains(text: str) -> set[str]:
     """Host names in the text (in URLs or bare), not counting email addresses or file names."""
@@ -168,6 +255,7 @@ def _service_list(services) -> str:
 
 # -- built-in checks --------------------------------------------------------------------------
 
+
 def which_service(draft: Draft):
     """Several services and none named: which one is it?"""
     if draft.department in NO_SERVICE_DEPARTMENTS or draft.service or len(draft.services) < 2:
@@ -180,9 +268,9 @@ def which_service(draft: Draft):
     names = _service_list(draft.services)
     return draft.say(
         en=f"Your account has several services ({names}): say which one this is about "
-           "(name the domain, or use --service).",
+        "(name the domain, or use --service).",
         es=f"Su cuenta tiene varios servicios ({names}): indique a cuál se refiere "
-           "(nombre el dominio, o use --service).",
+        "(nombre el dominio, o use --service).",
     )
 
 
@@ -191,14 +279,20 @@ def unknown_domain(draft: Draft):
     if not draft.services:
         return None
     ours = [s.name.lower() for s in draft.services]
-    strangers = sorted(d for d in named_domains(draft.text)
-                       if d not in PUBLIC_DOMAINS and not any(_covers(s, d) for s in ours))
-    return [draft.say(
-        en=f"{domain} is not one of your account's services ({_service_list(draft.services)}): "
-           "check the name, or tell us whose it is.",
-        es=f"{domain} no es uno de los servicios de su cuenta ({_service_list(draft.services)}): "
-           "revise el nombre, o díganos de quién es.",
-    ) for domain in strangers[:3]]
+    strangers = sorted(
+        d
+        for d in named_domains(draft.text)
+        if d not in PUBLIC_DOMAINS and not any(_covers(s, d) for s in ours)
+    )
+    return [
+        draft.say(
+            en=f"{domain} is not one of your account's services ({_service_list(draft.services)}): "
+            "check the name, or tell us whose it is.",
+            es=f"{domain} no es uno de los servicios de su cuenta ({_service_list(draft.services)}): "
+            "revise el nombre, o díganos de quién es.",
+        )
+        for domain in strangers[:3]
+    ]
 
 
 def email_address_named(draft: Draft):
@@ -209,9 +303,9 @@ def email_address_named(draft: Draft):
         return None
     return draft.say(
         en="Name the email address that has the problem (for example info@your-domain), and one "
-           "address you wrote to or received from.",
+        "address you wrote to or received from.",
         es="Indique la dirección de correo que tiene el problema (por ejemplo info@su-dominio), y "
-           "una dirección a la que escribió o de la que recibió.",
+        "una dirección a la que escribió o de la que recibió.",
     )
 
 
@@ -223,10 +317,10 @@ def blocked_ip_given(draft: Draft):
     if IPV4.search(text) or _has_ipv6(text):
         return None
     return draft.say(
-        en="Give the IP address that is blocked (search for \"what is my IP\" from the "
-           "connection that fails).",
-        es="Indique la dirección IP bloqueada (busque \"cuál es mi IP\" desde la conexión que "
-           "falla).",
+        en='Give the IP address that is blocked (search for "what is my IP" from the '
+        "connection that fails).",
+        es='Indique la dirección IP bloqueada (busque "cuál es mi IP" desde la conexión que '
+        "falla).",
     )
 
 
@@ -236,12 +330,16 @@ def error_details(draft: Draft):
     if not ERROR_REPORT.search(text):
         return None
     has_steps = len(STEP_LINE.findall(text)) >= 2 or STEP_WORDS.search(text)
-    if URL.search(text) or QUOTED.search(text) or ERROR_LINE.search(text) \
-            or STATUS_CODE.search(text) or has_steps:
+    if (
+        URL.search(text)
+        or QUOTED.search(text)
+        or ERROR_LINE.search(text)
+        or STATUS_CODE.search(text)
+        or has_steps
+    ):
         return None
     return draft.say(
-        en="Paste the exact error message, the URL where it appears, or the steps that lead "
-           "to it.",
+        en="Paste the exact error message, the URL where it appears, or the steps that lead to it.",
         es="Copie el mensaje de error exacto, la URL donde aparece, o los pasos que llevan a él.",
     )
 
@@ -255,9 +353,9 @@ def several_topics(draft: Draft):
     listed = " + ".join(names[t] for t in found)
     return draft.say(
         en=f"This ticket seems to be about several things ({listed}). If they are separate "
-           "problems, open one ticket for each: each reaches the right technician sooner.",
+        "problems, open one ticket for each: each reaches the right technician sooner.",
         es=f"Este ticket parece tratar varios asuntos ({listed}). Si son problemas distintos, "
-           "abra un ticket para cada uno: cada uno llegará antes al técnico adecuado.",
+        "abra un ticket para cada uno: cada uno llegará antes al técnico adecuado.",
     )
 
 
@@ -268,25 +366,36 @@ def emergency_priority(draft: Draft):
     from tix.models import Ticket
 
     limit = settings.load_checks().emergency_open_limit
-    open_ones = list(Ticket.select(Ticket.code).where(
-        Ticket.account == draft.account.id, Ticket.priority == "emergency",
-        Ticket.status != "closed").order_by(Ticket.created_at).limit(max(limit, 3)))
+    open_ones = list(
+        Ticket.select(Ticket.code)
+        .where(
+            Ticket.account == draft.account.id,
+            Ticket.priority == "emergency",
+            Ticket.status != "closed",
+        )
+        .order_by(Ticket.created_at)
+        .limit(max(limit, 3))
+    )
     findings = []
     if len(open_ones) >= limit:
         listed = ", ".join(t.code for t in open_ones[:3])
-        findings.append(draft.say(
-            en=f"Your account already has an open emergency ({listed}): add to it with "
-               "`tix reply` unless this is a different outage.",
-            es=f"Su cuenta ya tiene una emergencia abierta ({listed}): añada la información con "
-               "`tix reply` salvo que sea otra caída distinta.",
-        ))
+        findings.append(
+            draft.say(
+                en=f"Your account already has an open emergency ({listed}): add to it with "
+                "`tix reply` unless this is a different outage.",
+                es=f"Su cuenta ya tiene una emergencia abierta ({listed}): añada la información con "
+                "`tix reply` salvo que sea otra caída distinta.",
+            )
+        )
     if not LOSS_OF_SERVICE.search(draft.text):
-        findings.append(draft.say(
-            en="Emergency is for a loss of service (a site or email down for everyone); this "
-               "does not read like one: consider priority high.",
-            es="Emergencia es para una pérdida de servicio (una web o el correo caídos para "
-               "todos); esto no lo parece: considere prioridad alta.",
-        ))
+        findings.append(
+            draft.say(
+                en="Emergency is for a loss of service (a site or email down for everyone); this "
+                "does not read like one: consider priority high.",
+                es="Emergencia es para una pérdida de servicio (una web o el correo caídos para "
+                "todos); esto no lo parece: considere prioridad alta.",
+            )
+        )
     return findings
 
 
@@ -302,6 +411,7 @@ BUILTIN_CHECKS = [
 
 
 # -- running them -----------------------------------------------------------------------------
+
 
 def plugin_checks() -> list:
     """(name, entry point) for each check installed in the `tix.checks` entry point group."""
@@ -337,7 +447,7 @@ def run(draft: Draft, *, budget_ms: int | None = None) -> Review:
             if hasattr(check, "load"):  # an entry point: import the plug-in now
                 check = check.load()
             texts = _as_texts(check(draft))
-        except Exception as exc:  # noqa: BLE001 - a broken plug-in must not stop a ticket
+        except Exception as exc:
             line = (str(exc).splitlines() or [""])[0][:200]
             review.problems.append(f"check {name} failed: {type(exc).__name__}: {line}")
             continue
@@ -345,8 +455,16 @@ def run(draft: Draft, *, budget_ms: int | None = None) -> Review:
     return review
 
 
-def review(principal: Principal, *, department: str, priority: str, subject: str, body: str,
-           service: str | None = None, account: str | None = None) -> Review:
+def review(
+    principal: Principal,
+    *,
+    department: str,
+    priority: str,
+    subject: str,
+    body: str,
+    service: str | None = None,
+    account: str | None = None,
+) -> Review:
     """Run the checks on a ticket `principal` is about to file. Raises the same errors as
     tickets.create for an unknown department or account, so they come before any question."""
     from tix import tickets
@@ -355,7 +473,14 @@ def review(principal: Principal, *, department: str, priority: str, subject: str
     dept = tickets.department_by_slug(department)
     owner = tickets.account_for(principal, account)
     services = tuple(Service.select().where(Service.account == owner.id).order_by(Service.name))
-    draft = Draft(subject=subject or "", body=body or "", department=dept.slug, priority=priority,
-                  service=(service or "").strip() or None, account=owner, services=services,
-                  lang=principal.lang if principal.lang in ("en", "es") else "en")
+    draft = Draft(
+        subject=subject or "",
+        body=body or "",
+        department=dept.slug,
+        priority=priority,
+        service=(service or "").strip() or None,
+        account=owner,
+        services=services,
+        lang=principal.lang if principal.lang in ("en", "es") else "en",
+    )
     return run(draft)

@@ -4,6 +4,7 @@ No SQL and no business rule here; see tix/tickets.py (the lifecycle) and tix/adm
 """
 
 import sys
+from datetime import UTC
 
 import click
 
@@ -84,9 +85,11 @@ def as_store_error(exc: Exception, ctx) -> StoreError | None:
     if line == "database is locked":
         from tix.store import busy_timeout_ms
 
-        return StoreError(f"store {mask_url(url)} is locked by another process (waited "
-                          f"{busy_timeout_ms() / 1000:g}s, TIX_BUSY_TIMEOUT): nothing was "
-                          "changed; try again")
+        return StoreError(
+            f"store {mask_url(url)} is locked by another process (waited "
+            f"{busy_timeout_ms() / 1000:g}s, TIX_BUSY_TIMEOUT): nothing was "
+            "changed; try again"
+        )
     return StoreError(f"store {mask_url(url)} failed: {hide_secrets(line, url)}")
 
 
@@ -129,6 +132,7 @@ def close_store(ctx) -> None:
 
 # -- shared plumbing --------------------------------------------------------------------------
 
+
 def store_url(ctx) -> str:
     from tix.store import resolve_url
 
@@ -146,8 +150,10 @@ def open_store(ctx, *, require_schema: bool = True):
         url = store_url(ctx)
         root.obj["db"] = store.connect(url)
         if require_schema and not store.is_current(root.obj["db"]):
-            raise StoreError(f"store {store.mask_url(url)} is not set up or not up to date: "
-                             "run `tix init` (new store) or `tix db upgrade`")
+            raise StoreError(
+                f"store {store.mask_url(url)} is not set up or not up to date: "
+                "run `tix init` (new store) or `tix db upgrade`"
+            )
     return root.obj["db"]
 
 
@@ -196,7 +202,6 @@ def parse_since(ctx, param, value):
         pass
     except OverflowError:  # a duration reaching back before year 1
         raise click.BadParameter(f"{value!r} reaches back further than the calendar") from None
-    from datetime import timezone
 
     from dateutil import parser
 
@@ -205,7 +210,7 @@ def parse_since(ctx, param, value):
         if moment.tzinfo is None:
             moment = moment.astimezone()
         # Converting to UTC can leave the calendar (0001-01-01 east of UTC): bad input too.
-        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+        return moment.astimezone(UTC).replace(tzinfo=None)
     except (ValueError, OverflowError):
         raise click.BadParameter(f"{value!r} is neither a date nor a duration like 2d") from None
 
@@ -231,8 +236,13 @@ class FilePath(click.Path):
 
 
 def attach_option(func):
-    return click.option("--attach", "attach", multiple=True, type=FilePath(dir_okay=False),
-                        help="file to attach (repeatable; 10 MiB each by default)")(func)
+    return click.option(
+        "--attach",
+        "attach",
+        multiple=True,
+        type=FilePath(dir_okay=False),
+        help="file to attach (repeatable; 10 MiB each by default)",
+    )(func)
 
 
 def code_argument(func):
@@ -255,9 +265,14 @@ def show_one(ticket, principal, fmt, *, history=False):
 
 # -- the commands -----------------------------------------------------------------------------
 
+
 @click.group(cls=TixGroup)
-@click.option("--db", "db_option", metavar="URL", help="store URL (default: $TIX_DATABASE_URL, "
-              "else a SQLite file in your data directory)")
+@click.option(
+    "--db",
+    "db_option",
+    metavar="URL",
+    help="store URL (default: $TIX_DATABASE_URL, else a SQLite file in your data directory)",
+)
 @click.version_option(__version__, prog_name="tix")
 @click.pass_context
 def cli(ctx, db_option):
@@ -325,10 +340,20 @@ def logout(ctx):
 def whoami_command(ctx, fmt):
     """Say who you are acting as."""
     principal = whoami(ctx)
-    obj = {"email": principal.email, "name": principal.name, "role": principal.role,
-           "account": principal.contact.account.handle if principal.contact else None}
-    output.emit_object(obj, fmt, lambda o: click.echo(
-        f"{o['name']} <{o['email']}>, {o['role']}" + (f" of account {o['account']}" if o["account"] else "")))
+    obj = {
+        "email": principal.email,
+        "name": principal.name,
+        "role": principal.role,
+        "account": principal.contact.account.handle if principal.contact else None,
+    }
+    output.emit_object(
+        obj,
+        fmt,
+        lambda o: click.echo(
+            f"{o['name']} <{o['email']}>, {o['role']}"
+            + (f" of account {o['account']}" if o["account"] else "")
+        ),
+    )
 
 
 @cli.group()
@@ -362,29 +387,53 @@ def db_status(ctx, fmt):
     """List migrations and when each was applied."""
     from tix import store
 
-    rows = [{"version": r["version"], "name": r["name"],
-             "applied_at": clock.iso(r["applied_at"]) if r["applied_at"] else "pending"}
-            for r in store.migration_status(open_store(ctx, require_schema=False))]
+    rows = [
+        {
+            "version": r["version"],
+            "name": r["name"],
+            "applied_at": clock.iso(r["applied_at"]) if r["applied_at"] else "pending",
+        }
+        for r in store.migration_status(open_store(ctx, require_schema=False))
+    ]
     output.emit_rows(rows, ["version", "name", "applied_at"], fmt)
 
 
 @cli.command()
-@click.option("--department", "-d", required=True, help="hosting, email, domains, billing, sales, administration")
-@click.option("--priority", "-p", default="medium", show_default=True,
-              type=click.Choice(["low", "medium", "high", "emergency"]))
+@click.option(
+    "--department",
+    "-d",
+    required=True,
+    help="hosting, email, domains, billing, sales, administration",
+)
+@click.option(
+    "--priority",
+    "-p",
+    default="medium",
+    show_default=True,
+    type=click.Choice(["low", "medium", "high", "emergency"]),
+)
 @click.option("--subject", "-s", required=True)
 @click.option("-m", "--message", help="the body (else stdin, else $EDITOR)")
 @click.option("--service", help="the hosting account or domain this is about")
 @click.option("--account", help="the customer's HANDLE (agents and resellers)")
 @attach_option
 @click.option("--quiet", "-q", is_flag=True, help="print the new code alone")
-@click.option("--yes", "-y", is_flag=True,
-              help="file without asking about the ticket assistant's findings (they go to stderr)")
-@click.option("--ask", is_flag=True,
-              help="ask about the findings even when stdin is not a terminal (needs -m)")
+@click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="file without asking about the ticket assistant's findings (they go to stderr)",
+)
+@click.option(
+    "--ask",
+    is_flag=True,
+    help="ask about the findings even when stdin is not a terminal (needs -m)",
+)
 @output.format_option
 @click.pass_context
-def create(ctx, department, priority, subject, message, service, account, attach, quiet, yes, ask, fmt):
+def create(
+    ctx, department, priority, subject, message, service, account, attach, quiet, yes, ask, fmt
+):
     """Open a ticket. The ticket assistant checks it first (which domain? which address? the
     exact error?); on a terminal it shows what it found and asks: go on, edit, or cancel."""
     from tix import tickets
@@ -404,28 +453,66 @@ def create(ctx, department, priority, subject, message, service, account, attach
     tickets.check_priority(priority)
     interactive = ask or (stdin_is_terminal and not yes)
     review, body = review_before_filing(
-        ctx, principal, interactive, department=department, priority=priority, subject=subject,
-        body=body, service=service, account=account)
-    ticket = tickets.create(principal, department=department, priority=priority, subject=subject,
-                            body=body, account=account, service=service, attachments=files,
-                            assistant_note=review.note())
+        ctx,
+        principal,
+        interactive,
+        department=department,
+        priority=priority,
+        subject=subject,
+        body=body,
+        service=service,
+        account=account,
+    )
+    ticket = tickets.create(
+        principal,
+        department=department,
+        priority=priority,
+        subject=subject,
+        body=body,
+        account=account,
+        service=service,
+        attachments=files,
+        assistant_note=review.note(),
+    )
     if review.findings and not interactive:
         click.echo("\n".join([review.heading(), *review.lines()]), err=True)
     if quiet:
         click.echo(ticket.code)
         return
     ticket = tickets.get_ticket(principal, ticket.code)
-    obj = dict(output.ticket_dict(ticket, lang=principal.lang),
-               findings=[finding.text for finding in review.findings])
-    output.emit_object(obj, fmt, lambda o: click.echo(f"created {o['code']}: {o['subject']} "
-                                                      f"({o['department_name']}, {o['priority']})"))
+    obj = dict(
+        output.ticket_dict(ticket, lang=principal.lang),
+        findings=[finding.text for finding in review.findings],
+    )
+    output.emit_object(
+        obj,
+        fmt,
+        lambda o: click.echo(
+            f"created {o['code']}: {o['subject']} ({o['department_name']}, {o['priority']})"
+        ),
+    )
 
 
-ASSISTANT_PROMPT = {"en": "Go on, edit the message, or cancel? (g/e/c)",
-                    "es": "¿Seguir, editar el mensaje o cancelar? (s/e/c)"}
-ASSISTANT_ANSWERS = {"g": "go", "go": "go", "s": "go", "seguir": "go", "y": "go", "yes": "go",
-                     "e": "edit", "edit": "edit", "editar": "edit",
-                     "c": "cancel", "cancel": "cancel", "cancelar": "cancel", "n": "cancel", "no": "cancel"}
+ASSISTANT_PROMPT = {
+    "en": "Go on, edit the message, or cancel? (g/e/c)",
+    "es": "¿Seguir, editar el mensaje o cancelar? (s/e/c)",
+}
+ASSISTANT_ANSWERS = {
+    "g": "go",
+    "go": "go",
+    "s": "go",
+    "seguir": "go",
+    "y": "go",
+    "yes": "go",
+    "e": "edit",
+    "edit": "edit",
+    "editar": "edit",
+    "c": "cancel",
+    "cancel": "cancel",
+    "cancelar": "cancel",
+    "n": "cancel",
+    "no": "cancel",
+}
 CANCELLED = {"en": "cancelled: no ticket filed", "es": "cancelado: no se ha registrado el ticket"}
 
 
@@ -447,8 +534,11 @@ def review_before_filing(ctx, principal, interactive: bool, *, body: str, **draf
         if not review.findings or not interactive:
             break
         click.echo("\n".join([review.heading(), *review.lines()]))
-        answer = click.prompt(ASSISTANT_PROMPT[lang], default="s" if lang == "es" else "g",
-                              value_proc=_assistant_answer)
+        answer = click.prompt(
+            ASSISTANT_PROMPT[lang],
+            default="s" if lang == "es" else "g",
+            value_proc=_assistant_answer,
+        )
         if answer == "go":
             break
         if answer == "cancel":
@@ -473,15 +563,37 @@ def review_before_filing(ctx, principal, interactive: bool, *, body: str, **draf
 @click.option("--limit", type=int, help="at most this many")
 @output.format_option
 @click.pass_context
-def list_command(ctx, status, department, priority, assignee, account, since, include_closed, limit, fmt):
+def list_command(
+    ctx, status, department, priority, assignee, account, since, include_closed, limit, fmt
+):
     """List tickets: the queue (agents, by priority then age) or your history (newest first)."""
     from tix import tickets
 
     principal = whoami(ctx)
-    rows = [output.ticket_dict(t, lang=principal.lang) for t in tickets.list_tickets(
-        principal, statuses=list(status), department=department, priority=priority,
-        assignee=assignee, account=account, since=since, include_closed=include_closed, limit=limit)]
-    columns = ["code", "priority", "status", "department", "account", "assignee", "created_at", "subject"]
+    rows = [
+        output.ticket_dict(t, lang=principal.lang)
+        for t in tickets.list_tickets(
+            principal,
+            statuses=list(status),
+            department=department,
+            priority=priority,
+            assignee=assignee,
+            account=account,
+            since=since,
+            include_closed=include_closed,
+            limit=limit,
+        )
+    ]
+    columns = [
+        "code",
+        "priority",
+        "status",
+        "department",
+        "account",
+        "assignee",
+        "created_at",
+        "subject",
+    ]
     output.emit_rows(rows, columns, fmt, fields=output.TICKET_FIELDS)
 
 
@@ -501,9 +613,15 @@ def show(ctx, code, history, fmt):
 @cli.command()
 @code_argument
 @click.option("-m", "--message", help="the reply (else stdin, else $EDITOR)")
-@click.option("--internal", is_flag=True, help="an internal note: agents only, never sent to the customer")
-@click.option("--template", "template_name", metavar="NAME",
-              help="a canned reply (`tix template list`), in the customer's language")
+@click.option(
+    "--internal", is_flag=True, help="an internal note: agents only, never sent to the customer"
+)
+@click.option(
+    "--template",
+    "template_name",
+    metavar="NAME",
+    help="a canned reply (`tix template list`), in the customer's language",
+)
 @attach_option
 @click.pass_context
 def reply(ctx, code, message, internal, template_name, attach):
@@ -541,12 +659,17 @@ def reassign(ctx, code, department, agent, priority):
 
     principal = whoami(ctx)
     ticket = tickets.get_ticket(principal, code)
-    agent_value = tickets.UNCHANGED if agent is None else (None if agent.lower() == "none" else agent)
-    ticket = tickets.reassign(principal, ticket, department=department, agent_email=agent_value,
-                              priority=priority)
+    agent_value = (
+        tickets.UNCHANGED if agent is None else (None if agent.lower() == "none" else agent)
+    )
+    ticket = tickets.reassign(
+        principal, ticket, department=department, agent_email=agent_value, priority=priority
+    )
     ticket = tickets.get_ticket(principal, code)
-    click.echo(f"{ticket.code}: {ticket.department.slug}, {ticket.priority}, "
-               f"assignee {ticket.assignee.email if ticket.assignee_id else 'none'}")
+    click.echo(
+        f"{ticket.code}: {ticket.department.slug}, {ticket.priority}, "
+        f"assignee {ticket.assignee.email if ticket.assignee_id else 'none'}"
+    )
 
 
 @cli.command()
@@ -596,8 +719,13 @@ def attachment():
 @attachment.command(name="get")
 @code_argument
 @click.argument("attachment_id", type=int)
-@click.option("-o", "--output", "target", type=FilePath(dir_okay=False, writable=True),
-              help="write here (default: the attachment's name in the current folder; - for stdout)")
+@click.option(
+    "-o",
+    "--output",
+    "target",
+    type=FilePath(dir_okay=False, writable=True),
+    help="write here (default: the attachment's name in the current folder; - for stdout)",
+)
 @click.pass_context
 def attachment_get(ctx, code, attachment_id, target):
     """Save an attachment (its id is listed by `tix show`)."""
@@ -624,6 +752,7 @@ def attachment_get(ctx, code, attachment_id, target):
 
 
 # -- admin ------------------------------------------------------------------------------------
+
 
 @cli.group()
 def admin():
@@ -657,7 +786,9 @@ def department_email(ctx, slug, address):
     """Set the address whose mail opens tickets in this department (`none` to clear it)."""
     from tix import admin as setup
 
-    dept = setup.set_department_email(whoami(ctx), slug, None if address.lower() == "none" else address)
+    dept = setup.set_department_email(
+        whoami(ctx), slug, None if address.lower() == "none" else address
+    )
     click.echo(f"department {dept.slug}: {dept.email or 'no address'}")
 
 
@@ -668,8 +799,10 @@ def department_list(ctx, fmt):
     """List departments."""
     from tix import admin as setup
 
-    rows = [{"slug": d.slug, "name": d.name_en, "name_es": d.name_es, "email": d.email}
-            for d in setup.list_departments(whoami(ctx))]
+    rows = [
+        {"slug": d.slug, "name": d.name_en, "name_es": d.name_es, "email": d.email}
+        for d in setup.list_departments(whoami(ctx))
+    ]
     output.emit_rows(rows, ["slug", "name", "name_es", "email"], fmt)
 
 
@@ -711,8 +844,9 @@ def account_add(ctx, handle, name, owner_email, owner_name, reseller, is_reselle
     """Add an account with its owner contact."""
     from tix import admin as setup
 
-    account = setup.add_account(whoami(ctx), handle, name, owner_email, owner_name, reseller, lang,
-                                is_reseller=is_reseller)
+    account = setup.add_account(
+        whoami(ctx), handle, name, owner_email, owner_name, reseller, lang, is_reseller=is_reseller
+    )
     click.echo(f"account {account.handle} added")
 
 
@@ -745,7 +879,12 @@ def admin_service():
 @admin_service.command(name="add")
 @click.argument("handle")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(["hosting", "domain", "email"]), default="hosting", show_default=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["hosting", "domain", "email"]),
+    default="hosting",
+    show_default=True,
+)
 @click.pass_context
 def service_add(ctx, handle, name, kind):
     """Add a hosting account, domain or mail service to an account."""
@@ -784,7 +923,9 @@ def token_revoke(ctx, email):
 
 
 @cli.command()
-@click.option("--keep", type=FilePath(file_okay=False), help="build the demo store in this folder and keep it")
+@click.option(
+    "--keep", type=FilePath(file_okay=False), help="build the demo store in this folder and keep it"
+)
 def demo(keep):
     """Walk one ticket through its life on a throwaway SQLite store, printing each step."""
     from tix.demo import run

@@ -3,14 +3,14 @@
 Tests move time with freezegun; the demo moves it with `advance`.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _offset = timedelta(0)
 
 
 def now() -> datetime:
     """Current time as naive UTC, microseconds kept."""
-    return datetime.now(timezone.utc).replace(tzinfo=None) + _offset
+    return datetime.now(UTC).replace(tzinfo=None) + _offset
 
 
 def advance(delta: timedelta) -> None:
@@ -28,7 +28,7 @@ def to_local(value: datetime | None, tz=None) -> datetime | None:
     """A stored naive-UTC time as an aware time in the user's zone (the system's by default)."""
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc).astimezone(tz)
+    return value.replace(tzinfo=UTC).astimezone(tz)
 
 
 def iso(value: datetime | None, tz=None) -> str | None:

@@ -47,66 +47,163 @@ def _run(args: list[str], token: str | None, note: str, program: str = "tix") ->
 def run(keep: str | None) -> int:
     workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="tix-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    saved = {k: os.environ.get(k) for k in ("TIX_DATABASE_URL", "TIX_TOKEN", "XDG_DATA_HOME", "XDG_CONFIG_HOME")}
+    saved = {
+        k: os.environ.get(k)
+        for k in ("TIX_DATABASE_URL", "TIX_TOKEN", "XDG_DATA_HOME", "XDG_CONFIG_HOME")
+    }
     # Everything the demo writes (store, saved token, mail folder) stays inside workdir.
     os.environ["TIX_DATABASE_URL"] = f"sqlite:///{workdir / 'demo.db'}"
     os.environ["XDG_DATA_HOME"] = str(workdir / "data")
     os.environ["XDG_CONFIG_HOME"] = str(workdir / "config")
     try:
-        admin = _run(["init", "--admin-email", "admin@demo.example", "--admin-name", "Ada Admin",
-                      "--quiet"], None, "create the store and its first admin")
-        _run(["admin", "agent", "add", "tech@demo.example", "--name", "Tomás Tech",
-              "--department", "hosting", "--department", "email"], admin, "add a technician")
-        _run(["admin", "account", "add", "acme", "--name", "Acme Ltd",
-              "--owner-email", "owner@acme.example", "--owner-name", "Olga Owner", "--lang", "en"],
-             admin, "add a customer account (its owner is a contact)")
-        _run(["admin", "service", "add", "acme", "acme.example", "--kind", "domain"], admin,
-             "register the customer's domain")
-        customer = _run(["admin", "token", "issue", "owner@acme.example", "--quiet"], admin,
-                        "issue the customer a token")
-        tech = _run(["admin", "token", "issue", "tech@demo.example", "--quiet"], admin,
-                    "issue the technician a token")
-        code = _run(["create", "--department", "hosting", "--priority", "high", "--subject",
-                     "Website shows error 500", "--service", "acme.example", "-m",
-                     "Since 10:00 https://acme.example/ answers '500 Internal Server Error'.",
-                     "--quiet"], customer, "the customer opens a ticket")
+        admin = _run(
+            ["init", "--admin-email", "admin@demo.example", "--admin-name", "Ada Admin", "--quiet"],
+            None,
+            "create the store and its first admin",
+        )
+        _run(
+            [
+                "admin",
+                "agent",
+                "add",
+                "tech@demo.example",
+                "--name",
+                "Tomás Tech",
+                "--department",
+                "hosting",
+                "--department",
+                "email",
+            ],
+            admin,
+            "add a technician",
+        )
+        _run(
+            [
+                "admin",
+                "account",
+                "add",
+                "acme",
+                "--name",
+                "Acme Ltd",
+                "--owner-email",
+                "owner@acme.example",
+                "--owner-name",
+                "Olga Owner",
+                "--lang",
+                "en",
+            ],
+            admin,
+            "add a customer account (its owner is a contact)",
+        )
+        _run(
+            ["admin", "service", "add", "acme", "acme.example", "--kind", "domain"],
+            admin,
+            "register the customer's domain",
+        )
+        customer = _run(
+            ["admin", "token", "issue", "owner@acme.example", "--quiet"],
+            admin,
+            "issue the customer a token",
+        )
+        tech = _run(
+            ["admin", "token", "issue", "tech@demo.example", "--quiet"],
+            admin,
+            "issue the technician a token",
+        )
+        code = _run(
+            [
+                "create",
+                "--department",
+                "hosting",
+                "--priority",
+                "high",
+                "--subject",
+                "Website shows error 500",
+                "--service",
+                "acme.example",
+                "-m",
+                "Since 10:00 https://acme.example/ answers '500 Internal Server Error'.",
+                "--quiet",
+            ],
+            customer,
+            "the customer opens a ticket",
+        )
         clock.advance(timedelta(minutes=12))
         _run(["list"], tech, "12 minutes later the technician looks at the queue")
-        _run(["reply", code, "-m", "We restarted PHP-FPM; the site answers again. Can you check?"],
-             tech, "the technician answers")
+        _run(
+            ["reply", code, "-m", "We restarted PHP-FPM; the site answers again. Can you check?"],
+            tech,
+            "the technician answers",
+        )
         clock.advance(timedelta(hours=2))
-        _run(["reply", code, "-m", "It works, but the contact form still fails to send mail."],
-             customer, "two hours later the customer replies")
-        _run(["reassign", code, "--department", "email", "--agent", "tech@demo.example"], tech,
-             "the technician moves it to the Email department and takes it")
-        _run(["reply", code, "--internal", "-m", "SPF record missing on acme.example"], tech,
-             "an internal note the customer never sees")
+        _run(
+            ["reply", code, "-m", "It works, but the contact form still fails to send mail."],
+            customer,
+            "two hours later the customer replies",
+        )
+        _run(
+            ["reassign", code, "--department", "email", "--agent", "tech@demo.example"],
+            tech,
+            "the technician moves it to the Email department and takes it",
+        )
+        _run(
+            ["reply", code, "--internal", "-m", "SPF record missing on acme.example"],
+            tech,
+            "an internal note the customer never sees",
+        )
         _run(["close", code], tech, "fixed: the technician closes the ticket")
         clock.advance(timedelta(days=3))
-        _run(["reopen", code, "-m", "The form failed again this morning."], customer,
-             "three days later the customer reopens it")
-        _run(["reply", code, "-m", "SPF fixed: mail from the form is accepted again. Please try it."],
-             tech, "the technician answers again; now the ticket waits on the customer")
+        _run(
+            ["reopen", code, "-m", "The form failed again this morning."],
+            customer,
+            "three days later the customer reopens it",
+        )
+        _run(
+            [
+                "reply",
+                code,
+                "-m",
+                "SPF fixed: mail from the form is accepted again. Please try it.",
+            ],
+            tech,
+            "the technician answers again; now the ticket waits on the customer",
+        )
         if _jobs_installed():
             clock.advance(timedelta(hours=47, minutes=59))
             _run(["run"], None, "47h59m later the hourly job finds nothing due yet", "tix-jobs")
             clock.advance(timedelta(minutes=1))
-            _run(["run"], None, "at 48h it sends the customer one reminder (and the queued emails)",
-                 "tix-jobs")
+            _run(
+                ["run"],
+                None,
+                "at 48h it sends the customer one reminder (and the queued emails)",
+                "tix-jobs",
+            )
             _show_reminder(code)
             clock.advance(timedelta(hours=24))
-            _run(["run"], None, "24 hours after the reminder went out, with no answer, it closes the ticket",
-                 "tix-jobs")
-            _run(["list", "--all", "--format", "json"], customer,
-                 "the customer's history, as JSON for scripts: closed automatically")
+            _run(
+                ["run"],
+                None,
+                "24 hours after the reminder went out, with no answer, it closes the ticket",
+                "tix-jobs",
+            )
+            _run(
+                ["list", "--all", "--format", "json"],
+                customer,
+                "the customer's history, as JSON for scripts: closed automatically",
+            )
             clock.advance(timedelta(days=2))
-            _run(["reply", code, "-m", "Sorry, I was away. It works now, thank you!"], customer,
-                 "two days later the customer answers after all: the ticket reopens")
+            _run(
+                ["reply", code, "-m", "Sorry, I was away. It works now, thank you!"],
+                customer,
+                "two days later the customer answers after all: the ticket reopens",
+            )
         _run(["show", code, "--history"], tech, "the whole thread and its history")
         sent = _dispatch_demo_mail()
         if sent is not None:
-            click.secho(f"\n# {sent} more notification email(s) written to {workdir / 'data' / 'tix' / 'mail'}",
-                        fg="cyan")
+            click.secho(
+                f"\n# {sent} more notification email(s) written to {workdir / 'data' / 'tix' / 'mail'}",
+                fg="cyan",
+            )
         click.secho(f"\ndemo store: {workdir}" + ("" if keep else " (removed)"), fg="green")
         return 0
     finally:
@@ -137,8 +234,13 @@ def _show_reminder(code: str) -> None:
 
     db = store.connect(store.resolve_url(None))
     try:
-        row = (Outbox.select().join(Ticket).where(Ticket.code == code, Outbox.kind == "reminder")
-               .order_by(Outbox.id).first())
+        row = (
+            Outbox.select()
+            .join(Ticket)
+            .where(Ticket.code == code, Outbox.kind == "reminder")
+            .order_by(Outbox.id)
+            .first()
+        )
     finally:
         db.close()
     msg = message_from_string(row.raw, policy=policy.default)

@@ -35,31 +35,54 @@ def check_template_body(body: str) -> str:
     if len(text) > TEMPLATE_MAX:
         raise InvalidInput(f"template body is longer than {TEMPLATE_MAX} characters")
     try:
-        fields = [name for _, name, spec, conv in string.Formatter().parse(text) if name is not None]
+        fields = [
+            name for _, name, spec, conv in string.Formatter().parse(text) if name is not None
+        ]
     except ValueError as exc:
-        raise InvalidInput(f"template body: {exc} (write {{{{ and }}}} for literal braces)") from None
+        raise InvalidInput(
+            f"template body: {exc} (write {{{{ and }}}} for literal braces)"
+        ) from None
     for name in fields:
         if name not in PLACEHOLDERS:
-            raise InvalidInput(f"unknown placeholder {{{name}}}: use "
-                               + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS))
+            raise InvalidInput(
+                f"unknown placeholder {{{name}}}: use "
+                + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
+            )
     return text
 
 
 def add_template(principal: Principal, name: str, lang: str, body: str) -> ReplyTemplate:
     principal.require_agent("manage reply templates")
-    name, lang, body = check_slug(name, "template name"), check_lang(lang), check_template_body(body)
+    name, lang, body = (
+        check_slug(name, "template name"),
+        check_lang(lang),
+        check_template_body(body),
+    )
     with transaction():
-        if ReplyTemplate.select().where(ReplyTemplate.name == name, ReplyTemplate.lang == lang).exists():
-            raise InvalidInput(f"template {name!r} ({lang}) already exists: use `tix template edit`")
+        if (
+            ReplyTemplate.select()
+            .where(ReplyTemplate.name == name, ReplyTemplate.lang == lang)
+            .exists()
+        ):
+            raise InvalidInput(
+                f"template {name!r} ({lang}) already exists: use `tix template edit`"
+            )
         now = clock.now()
-        return ReplyTemplate.create(name=name, lang=lang, body=body, created_at=now, updated_at=now,
-                                    updated_by=principal.email)
+        return ReplyTemplate.create(
+            name=name,
+            lang=lang,
+            body=body,
+            created_at=now,
+            updated_at=now,
+            updated_by=principal.email,
+        )
 
 
 def get_template(principal: Principal, name: str, lang: str) -> ReplyTemplate:
     principal.require_agent("read reply templates")
-    row = ReplyTemplate.get_or_none(ReplyTemplate.name == (name or "").strip().lower(),
-                                    ReplyTemplate.lang == lang)
+    row = ReplyTemplate.get_or_none(
+        ReplyTemplate.name == (name or "").strip().lower(), ReplyTemplate.lang == lang
+    )
     if row is None:
         raise NotFound(f"no template {name!r} in {lang}")
     return row
@@ -73,7 +96,8 @@ def edit_template(principal: Principal, name: str, lang: str, body: str) -> Repl
         if row.body == body:
             raise NotAllowed(f"template {row.name} ({lang}) already says that")
         ReplyTemplate.update(body=body, updated_at=clock.now(), updated_by=principal.email).where(
-            ReplyTemplate.id == row.id).execute()
+            ReplyTemplate.id == row.id
+        ).execute()
     return ReplyTemplate.get_by_id(row.id)
 
 
@@ -89,8 +113,11 @@ def _ticket_domain(ticket: Ticket) -> str | None:
     if ticket.service_id:
         return Service.get_by_id(ticket.service_id).name
     # No service named on the ticket: the account's only domain, if it has exactly one.
-    domains = list(Service.select(Service.name).where(Service.account == ticket.account_id,
-                                                      Service.kind == "domain").limit(2))
+    domains = list(
+        Service.select(Service.name)
+        .where(Service.account == ticket.account_id, Service.kind == "domain")
+        .limit(2)
+    )
     return domains[0].name if len(domains) == 1 else None
 
 
@@ -99,28 +126,41 @@ def template_reply(principal: Principal, ticket: Ticket, name: str) -> str:
     template when there is none in that language), with the placeholders filled in."""
     principal.require_agent("reply with a template")
     contact = ticket.contact
-    row = (ReplyTemplate.get_or_none(ReplyTemplate.name == (name or "").strip().lower(),
-                                     ReplyTemplate.lang == contact.lang)
-           or ReplyTemplate.get_or_none(ReplyTemplate.name == (name or "").strip().lower(),
-                                        ReplyTemplate.lang == "en"))
+    row = ReplyTemplate.get_or_none(
+        ReplyTemplate.name == (name or "").strip().lower(), ReplyTemplate.lang == contact.lang
+    ) or ReplyTemplate.get_or_none(
+        ReplyTemplate.name == (name or "").strip().lower(), ReplyTemplate.lang == "en"
+    )
     if row is None:
         raise NotFound(f"no template {name!r} in {contact.lang} or en")
-    values = {"customer": contact.name, "account": ticket.account.name, "code": ticket.code,
-              "agent": principal.name, "domain": _ticket_domain(ticket)}
+    values = {
+        "customer": contact.name,
+        "account": ticket.account.name,
+        "code": ticket.code,
+        "agent": principal.name,
+        "domain": _ticket_domain(ticket),
+    }
     used = {field for _, field, _, _ in string.Formatter().parse(row.body) if field}
     if "domain" in used and values["domain"] is None:
         # Better refuse than send "your domain  is..." to a customer.
-        raise InvalidInput(f"template {row.name} uses {{domain}} but ticket {ticket.code} names no "
-                           "service and its account has no single domain: write the reply with -m")
+        raise InvalidInput(
+            f"template {row.name} uses {{domain}} but ticket {ticket.code} names no "
+            "service and its account has no single domain: write the reply with -m"
+        )
     return row.body.format_map(values)
 
 
 # -- watchers ---------------------------------------------------------------------------------
 
+
 def watch(principal: Principal, ticket: Ticket) -> None:
     principal.require_agent("watch tickets")
     with transaction():
-        if Watcher.select().where(Watcher.ticket == ticket.id, Watcher.agent == principal.agent.id).exists():
+        if (
+            Watcher.select()
+            .where(Watcher.ticket == ticket.id, Watcher.agent == principal.agent.id)
+            .exists()
+        ):
             raise NotAllowed(f"you already watch {ticket.code}")
         Watcher.insert(ticket=ticket.id, agent=principal.agent.id, created_at=clock.now()).execute()
 
@@ -128,8 +168,11 @@ def watch(principal: Principal, ticket: Ticket) -> None:
 def unwatch(principal: Principal, ticket: Ticket) -> None:
     principal.require_agent("watch tickets")
     with transaction():
-        removed = Watcher.delete().where(Watcher.ticket == ticket.id,
-                                         Watcher.agent == principal.agent.id).execute()
+        removed = (
+            Watcher.delete()
+            .where(Watcher.ticket == ticket.id, Watcher.agent == principal.agent.id)
+            .execute()
+        )
     if not removed:
         raise NotAllowed(f"you do not watch {ticket.code}")
 
@@ -137,8 +180,13 @@ def unwatch(principal: Principal, ticket: Ticket) -> None:
 def watchers_of(ticket: Ticket) -> list[str]:
     from tix.models import Agent
 
-    return [a.email for a in Agent.select(Agent.email).join(Watcher, on=(Watcher.agent == Agent.id))
-            .where(Watcher.ticket == ticket.id).order_by(Agent.email)]
+    return [
+        a.email
+        for a in Agent.select(Agent.email)
+        .join(Watcher, on=(Watcher.agent == Agent.id))
+        .where(Watcher.ticket == ticket.id)
+        .order_by(Agent.email)
+    ]
 
 
 # -- full-text search -------------------------------------------------------------------------
@@ -166,12 +214,16 @@ def _few_matches(query: str) -> bool:
     query on SQLite, the words themselves on PostgreSQL."""
     db = Ticket._meta.database
     if dialect(db.obj) == "sqlite":
-        counts = [f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ? LIMIT ?)"
-                  for table in ("tickets_fts", "messages_fts")]
+        counts = [
+            f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ? LIMIT ?)"
+            for table in ("tickets_fts", "messages_fts")
+        ]
     else:
-        counts = [f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE to_tsvector('simple', {column})"
-                  " @@ plainto_tsquery('simple', %s) LIMIT %s) AS hits"
-                  for table, column in (("tickets", "subject"), ("messages", "body"))]
+        counts = [
+            f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE to_tsvector('simple', {column})"
+            " @@ plainto_tsquery('simple', %s) LIMIT %s) AS hits"
+            for table, column in (("tickets", "subject"), ("messages", "body"))
+        ]
     for sql in counts:
         (count,) = db.execute_sql(sql, (query, FEW_MATCHES)).fetchone()
         if count >= FEW_MATCHES:
@@ -190,13 +242,18 @@ def search_condition(principal: Principal, text: str):
     terms = search_terms(text)
     messages = Message.select(Message.ticket)
     if not principal.agent:
-        messages = messages.where(Message.internal == False)  # noqa: E712
+        messages = messages.where(Message.internal == False)
     if dialect(Ticket._meta.database.obj) == "sqlite":
         # Each word quoted as an FTS5 string, so nothing the user types is query syntax.
         fts_query = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
-        subject_hits = pw.SQL("(SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)", [fts_query])
-        messages = messages.where(Message.id.in_(
-            pw.SQL("(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)", [fts_query])))
+        subject_hits = pw.SQL(
+            "(SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)", [fts_query]
+        )
+        messages = messages.where(
+            Message.id.in_(
+                pw.SQL("(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)", [fts_query])
+            )
+        )
         ticket_id = Ticket.id
         if not _few_matches(fts_query):
             # `+id`: the matches are only tested, never used to find the tickets, so SQLite

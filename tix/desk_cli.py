@@ -18,6 +18,7 @@ def _ticket_line(ticket, principal) -> dict:
 
 # -- tix next ---------------------------------------------------------------------------------
 
+
 @cli.command(name="next")
 @click.option("--department", "-d", help="only this one of your departments")
 @output.format_option
@@ -38,12 +39,18 @@ def next_command(ctx, department, fmt):
         raise NotFound("no unassigned ticket is waiting in your departments")
     ticket = tickets.get_ticket(principal, claimed.code)
     obj = _ticket_line(ticket, principal)
-    output.emit_object(obj, fmt, lambda o: click.echo(
-        f"claimed {o['code']}: {o['subject']} ({o['department']}, {o['priority']}, {o['status']}, "
-        f"account {o['account']}, opened {o['created_at']})\nnext: `tix show {o['code']}`"))
+    output.emit_object(
+        obj,
+        fmt,
+        lambda o: click.echo(
+            f"claimed {o['code']}: {o['subject']} ({o['department']}, {o['priority']}, {o['status']}, "
+            f"account {o['account']}, opened {o['created_at']})\nnext: `tix show {o['code']}`"
+        ),
+    )
 
 
 # -- canned replies ---------------------------------------------------------------------------
+
 
 @cli.group()
 def template():
@@ -54,8 +61,13 @@ def template():
 
 
 def _lang_option(func):
-    return click.option("--lang", type=click.Choice(["en", "es"]), default="en", show_default=True,
-                        help="the template's language")(func)
+    return click.option(
+        "--lang",
+        type=click.Choice(["en", "es"]),
+        default="en",
+        show_default=True,
+        help="the template's language",
+    )(func)
 
 
 @template.command(name="add")
@@ -99,13 +111,24 @@ def template_list(ctx, lang, fmt):
     """List templates."""
     from tix import clock, desk
 
-    rows = [{"name": t.name, "lang": t.lang, "updated_at": clock.iso(t.updated_at),
-             "updated_by": t.updated_by, "body": t.body}
-            for t in desk.list_templates(whoami(ctx), lang)]
+    rows = [
+        {
+            "name": t.name,
+            "lang": t.lang,
+            "updated_at": clock.iso(t.updated_at),
+            "updated_by": t.updated_by,
+            "body": t.body,
+        }
+        for t in desk.list_templates(whoami(ctx), lang)
+    ]
     for row in rows if fmt == "table" else []:
         row["body"] = row["body"].splitlines()[0] if row["body"] else ""
-    output.emit_rows(rows, ["name", "lang", "updated_at", "updated_by", "body"], fmt,
-                     headers=["name", "lang", "updated_at", "updated_by", "first line"])
+    output.emit_rows(
+        rows,
+        ["name", "lang", "updated_at", "updated_by", "body"],
+        fmt,
+        headers=["name", "lang", "updated_at", "updated_by", "first line"],
+    )
 
 
 @template.command(name="show")
@@ -118,12 +141,18 @@ def template_show(ctx, name, lang, fmt):
     from tix import clock, desk
 
     row = desk.get_template(whoami(ctx), name, lang)
-    obj = {"name": row.name, "lang": row.lang, "body": row.body,
-           "updated_at": clock.iso(row.updated_at), "updated_by": row.updated_by}
+    obj = {
+        "name": row.name,
+        "lang": row.lang,
+        "body": row.body,
+        "updated_at": clock.iso(row.updated_at),
+        "updated_by": row.updated_by,
+    }
     output.emit_object(obj, fmt, lambda o: click.echo(o["body"]))
 
 
 # -- merge and watchers -----------------------------------------------------------------------
+
 
 @cli.command()
 @code_argument
@@ -169,6 +198,7 @@ def unwatch(ctx, code):
 
 # -- search -----------------------------------------------------------------------------------
 
+
 @cli.command()
 @click.argument("text")
 @click.option("--status", multiple=True, help="only these statuses (repeatable)")
@@ -181,8 +211,9 @@ def unwatch(ctx, code):
 @click.option("--limit", type=int, help="at most this many")
 @output.format_option
 @click.pass_context
-def search(ctx, text, status, department, priority, assignee, account, since, include_closed,
-           limit, fmt):
+def search(
+    ctx, text, status, department, priority, assignee, account, since, include_closed, limit, fmt
+):
     """Find tickets whose subject or one message holds every word of TEXT.
 
     Same filters, order and formats as `tix list`; customers see only their tickets and never
@@ -192,15 +223,36 @@ def search(ctx, text, status, department, priority, assignee, account, since, in
 
     principal = whoami(ctx)
     condition = desk.search_condition(principal, text)
-    rows = [output.ticket_dict(t, lang=principal.lang) for t in tickets.list_tickets(
-        principal, statuses=list(status), department=department, priority=priority,
-        assignee=assignee, account=account, since=since, include_closed=include_closed,
-        limit=limit, matching=condition)]
-    columns = ["code", "priority", "status", "department", "account", "assignee", "created_at", "subject"]
+    rows = [
+        output.ticket_dict(t, lang=principal.lang)
+        for t in tickets.list_tickets(
+            principal,
+            statuses=list(status),
+            department=department,
+            priority=priority,
+            assignee=assignee,
+            account=account,
+            since=since,
+            include_closed=include_closed,
+            limit=limit,
+            matching=condition,
+        )
+    ]
+    columns = [
+        "code",
+        "priority",
+        "status",
+        "department",
+        "account",
+        "assignee",
+        "created_at",
+        "subject",
+    ]
     output.emit_rows(rows, columns, fmt)
 
 
 # -- SLA and stats ----------------------------------------------------------------------------
+
 
 @cli.command()
 @output.format_option
@@ -224,14 +276,28 @@ def sla(ctx, fmt):
 
 
 @cli.command()
-@click.option("--since", callback=parse_since, default="30d", show_default=True,
-              help="from: a date, or a duration back from now like 7d")
+@click.option(
+    "--since",
+    callback=parse_since,
+    default="30d",
+    show_default=True,
+    help="from: a date, or a duration back from now like 7d",
+)
 @click.option("--department", "-d", help="only this department")
 @click.option("--priority", "-p", help="only this priority")
-@click.option("--by", type=click.Choice(["hour", "department"]), default="hour", show_default=True,
-              help="the chart: first response by hour of day the ticket was opened, or by department")
-@click.option("--plot", "plot_path", type=FilePath(dir_okay=False, writable=True),
-              help="also write the chart as a PNG (needs matplotlib: pip install 'tix[plot]')")
+@click.option(
+    "--by",
+    type=click.Choice(["hour", "department"]),
+    default="hour",
+    show_default=True,
+    help="the chart: first response by hour of day the ticket was opened, or by department",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    type=FilePath(dir_okay=False, writable=True),
+    help="also write the chart as a PNG (needs matplotlib: pip install 'tix[plot]')",
+)
 @output.format_option
 @click.pass_context
 def stats(ctx, since, department, priority, by, plot_path, fmt):

@@ -56,5 +56,6 @@ def one_line(text: str) -> str:
     control characters, line and paragraph separators and undecodable bytes are escaped."""
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                   for ch in text)
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )

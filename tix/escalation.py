@@ -30,7 +30,16 @@ from tix.errors import InvalidInput
 from tix.models import PRIORITIES, STATUSES, Agent, Department, EscalationFiring, Ticket
 from tix.store import config_dir
 
-KEYS = {"name", "department", "priority", "status", "waiting", "raise_priority", "reassign", "notify"}
+KEYS = {
+    "name",
+    "department",
+    "priority",
+    "status",
+    "waiting",
+    "raise_priority",
+    "reassign",
+    "notify",
+}
 
 
 @dataclass(frozen=True)
@@ -45,10 +54,12 @@ class Rule:
     notify: str | None = None
 
     def applies(self, ticket: Ticket, now, department_slug: str) -> bool:
-        return (ticket.status in self.statuses
-                and (not self.departments or department_slug in self.departments)
-                and (not self.priorities or ticket.priority in self.priorities)
-                and now - tickets.waiting_period_start(ticket) >= self.waiting)
+        return (
+            ticket.status in self.statuses
+            and (not self.departments or department_slug in self.departments)
+            and (not self.priorities or ticket.priority in self.priorities)
+            and now - tickets.waiting_period_start(ticket) >= self.waiting
+        )
 
     def actions(self) -> str:
         parts = []
@@ -85,7 +96,9 @@ def parse_rules(text: str, where: str = "rules") -> list[Rule]:
         raise InvalidInput(f"{where}: not valid TOML: {exc}") from None
     unknown_top = set(data) - {"rule"}
     if unknown_top:
-        raise InvalidInput(f"{where}: unknown section(s) {', '.join(sorted(unknown_top))}: use [[rule]]")
+        raise InvalidInput(
+            f"{where}: unknown section(s) {', '.join(sorted(unknown_top))}: use [[rule]]"
+        )
     rules, seen = [], set()
     for number, raw in enumerate(data.get("rule", []), 1):
         label = f"{where}: rule {number}"
@@ -99,21 +112,29 @@ def parse_rules(text: str, where: str = "rules") -> list[Rule]:
             raise InvalidInput(f"{label}: the name {name!r} is used twice")
         seen.add(name)
         if "waiting" not in raw:
-            raise InvalidInput(f"{label} ({name}): needs waiting = \"30m\" (time since the customer's last message)")
+            raise InvalidInput(
+                f'{label} ({name}): needs waiting = "30m" (time since the customer\'s last message)'
+            )
         rule = Rule(
             name=name,
             waiting=settings.parse_duration(str(raw["waiting"]), f"{label} ({name}) waiting"),
             departments=_names(raw.get("department", []), f"{label} department"),
             priorities=_names(raw.get("priority", []), f"{label} priority", PRIORITIES),
-            statuses=_names(raw.get("status", list(tickets.AWAITING_AGENT)), f"{label} status",
-                            [s for s in STATUSES if s != "closed"]),
+            statuses=_names(
+                raw.get("status", list(tickets.AWAITING_AGENT)),
+                f"{label} status",
+                [s for s in STATUSES if s != "closed"],
+            ),
             raise_priority=_names(raw["raise_priority"], f"{label} raise_priority", PRIORITIES)[0]
-            if raw.get("raise_priority") else None,
+            if raw.get("raise_priority")
+            else None,
             reassign=str(raw["reassign"]).strip().lower() if raw.get("reassign") else None,
             notify=str(raw["notify"]).strip().lower() if raw.get("notify") else None,
         )
         if not (rule.raise_priority or rule.reassign or rule.notify):
-            raise InvalidInput(f"{label} ({name}): give at least one of raise_priority, reassign, notify")
+            raise InvalidInput(
+                f"{label} ({name}): give at least one of raise_priority, reassign, notify"
+            )
         rules.append(rule)
     return rules
 
@@ -140,7 +161,7 @@ def load_rules(path: Path | None = None) -> list[Rule]:
 
 
 def _agent(email: str, label: str) -> Agent:
-    agent = Agent.get_or_none(pw.fn.LOWER(Agent.email) == email, Agent.active == True)  # noqa: E712
+    agent = Agent.get_or_none(pw.fn.LOWER(Agent.email) == email, Agent.active == True)
     if agent is None:
         raise InvalidInput(f"{label}: no active agent {email!r}")
     return agent
@@ -157,13 +178,21 @@ def candidates(rule: Rule, now, limit: int):
     """Tickets the rule applies to that it has not fired on in their current waiting period."""
     waited_since = pw.fn.COALESCE(Ticket.last_customer_activity_at, Ticket.created_at)
     already = EscalationFiring.select(EscalationFiring.id).where(
-        EscalationFiring.rule == rule.name, EscalationFiring.ticket == Ticket.id,
-        EscalationFiring.period_start == waited_since)
-    query = (Ticket.select(Ticket, Department)
-             .join(Department, on=(Ticket.department == Department.id))
-             .where(Ticket.status.in_(rule.statuses), waited_since <= now - rule.waiting,
-                    ~pw.fn.EXISTS(already))
-             .order_by(Ticket.id).limit(limit))
+        EscalationFiring.rule == rule.name,
+        EscalationFiring.ticket == Ticket.id,
+        EscalationFiring.period_start == waited_since,
+    )
+    query = (
+        Ticket.select(Ticket, Department)
+        .join(Department, on=(Ticket.department == Department.id))
+        .where(
+            Ticket.status.in_(rule.statuses),
+            waited_since <= now - rule.waiting,
+            ~pw.fn.EXISTS(already),
+        )
+        .order_by(Ticket.id)
+        .limit(limit)
+    )
     if rule.departments:
         query = query.where(Department.slug.in_(list(rule.departments)))
     if rule.priorities:
@@ -171,8 +200,9 @@ def candidates(rule: Rule, now, limit: int):
     return list(query)
 
 
-def run(*, dry_run: bool = False, rules: list[Rule] | None = None,
-        conf: settings.Settings | None = None) -> list[Firing]:
+def run(
+    *, dry_run: bool = False, rules: list[Rule] | None = None, conf: settings.Settings | None = None
+) -> list[Firing]:
     """Apply every rule; returns what fired (or, with dry_run, what would fire)."""
     conf = conf or settings.load()
     rules = load_rules() if rules is None else rules
@@ -183,8 +213,11 @@ def run(*, dry_run: bool = False, rules: list[Rule] | None = None,
         skipped: set[int] = set()
         while True:
             now = clock.now()
-            batch = [t for t in candidates(rule, now, conf.batch_size + len(skipped))
-                     if t.id not in skipped]
+            batch = [
+                t
+                for t in candidates(rule, now, conf.batch_size + len(skipped))
+                if t.id not in skipped
+            ]
             if not batch:
                 break
             for ticket in batch:
@@ -194,10 +227,17 @@ def run(*, dry_run: bool = False, rules: list[Rule] | None = None,
                     skipped.add(ticket.id)
                     continue
                 changes = tickets.escalate(
-                    ticket, rule=rule.name, period_start=period,
+                    ticket,
+                    rule=rule.name,
+                    period_start=period,
                     still_applies=lambda t, rule=rule: rule.applies(
-                        t, clock.now(), Department.get_by_id(t.department_id).slug),
-                    priority=rule.raise_priority, assignee=assignee, notify=notify, conf=conf)
+                        t, clock.now(), Department.get_by_id(t.department_id).slug
+                    ),
+                    priority=rule.raise_priority,
+                    assignee=assignee,
+                    notify=notify,
+                    conf=conf,
+                )
                 if changes is None:
                     skipped.add(ticket.id)  # changed under us: a later run looks again
                 else:

@@ -57,23 +57,24 @@ class Outcome:
 class Incoming:
     raw: bytes
     msg: EmailMessage
-    sender: str                     # the From address, lower case; "" when there is none
+    sender: str  # the From address, lower case; "" when there is none
     subject: str
     message_id: str | None
-    references: list[str]           # ids in In-Reply-To and References
-    recipients: set[str]            # To, Cc, Delivered-To, X-Original-To (lower case)
-    auto_reason: str | None         # why this is an automatic message, or None
+    references: list[str]  # ids in In-Reply-To and References
+    recipients: set[str]  # To, Cc, Delivered-To, X-Original-To (lower case)
+    auto_reason: str | None  # why this is an automatic message, or None
     embedded_ids: list[str] = field(default_factory=list)  # a bounce's copy of what we sent
 
 
 # -- reading a message ------------------------------------------------------------------------
+
 
 def _header(msg, name: str) -> str:
     """A header as text, or "" if missing or too broken for the parser (mail is hostile)."""
     try:
         values = msg.get_all(name) or []
         return " ".join(str(v) for v in values).strip()
-    except Exception:  # noqa: BLE001 - a malformed header must not stop the rest
+    except Exception:
         return ""
 
 
@@ -88,11 +89,23 @@ def parse(raw: bytes) -> Incoming:
     if message_id and len(message_id) > MESSAGE_ID_MAX:
         message_id = None
     references = ANGLE_ID.findall(_header(msg, "In-Reply-To") + " " + _header(msg, "References"))
-    recipients = {addr.strip().lower() for _, addr in getaddresses(
-        [_header(msg, name) for name in ("To", "Cc", "Delivered-To", "X-Original-To")]) if addr}
-    incoming = Incoming(raw=raw, msg=msg, sender=sender, subject=_header(msg, "Subject"),
-                        message_id=message_id, references=references, recipients=recipients,
-                        auto_reason=auto_reason(msg))
+    recipients = {
+        addr.strip().lower()
+        for _, addr in getaddresses(
+            [_header(msg, name) for name in ("To", "Cc", "Delivered-To", "X-Original-To")]
+        )
+        if addr
+    }
+    incoming = Incoming(
+        raw=raw,
+        msg=msg,
+        sender=sender,
+        subject=_header(msg, "Subject"),
+        message_id=message_id,
+        references=references,
+        recipients=recipients,
+        auto_reason=auto_reason(msg),
+    )
     if incoming.auto_reason:
         incoming.embedded_ids = _embedded_message_ids(msg)
     return incoming
@@ -130,7 +143,7 @@ def _embedded_message_ids(msg) -> list[str]:
             elif ctype == "text/rfc822-headers":
                 inner = email.message_from_string(part.get_content(), policy=email.policy.default)
                 found += ANGLE_ID.findall(_header(inner, "Message-ID"))
-        except Exception:  # noqa: BLE001 - a broken bounce is still a bounce
+        except Exception:
             continue
     return found
 
@@ -173,7 +186,7 @@ def html_to_text(html: str) -> str:
 def _decoded_text(part) -> str:
     try:
         return part.get_content()
-    except Exception:  # noqa: BLE001 - unknown charset and the like: take the bytes as UTF-8
+    except Exception:
         payload = part.get_payload(decode=True) or b""
         return payload.decode("utf-8", "replace")
 
@@ -181,7 +194,7 @@ def _decoded_text(part) -> str:
 def body_part(msg):
     try:
         return msg.get_body(preferencelist=("plain", "html"))
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
 
 
@@ -205,8 +218,9 @@ _ATTRIBUTION = [
     re.compile(r"Le\b.{0,300}\ba [ée]crit ?:", re.I | re.S),
     re.compile(r"Am\b.{0,300}\bschrieb\b.{0,120}:", re.I | re.S),
 ]
-_ORIGINAL = re.compile(r"^\s*-{2,}\s*(Original Message|Mensaje original|Message d'origine)\s*-{2,}\s*$",
-                       re.I)
+_ORIGINAL = re.compile(
+    r"^\s*-{2,}\s*(Original Message|Mensaje original|Message d'origine)\s*-{2,}\s*$", re.I
+)
 _OUTLOOK_FROM = re.compile(r"^\s*\*?(From|De)\s*:\*?\s*\S", re.I)
 _OUTLOOK_NEXT = re.compile(r"^\s*\*?(Sent|Date|Enviado|Fecha|To|Para|Subject|Asunto)\s*:", re.I)
 _UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
@@ -218,7 +232,7 @@ def _is_attribution(lines: list[str], i: int) -> bool:
     if not first or first.split()[0].lower() not in ("on", "el", "le", "am"):
         return False
     for span in (1, 2, 3):
-        joined = " ".join(line.strip() for line in lines[i:i + span])
+        joined = " ".join(line.strip() for line in lines[i : i + span])
         if any(pattern.fullmatch(joined) for pattern in _ATTRIBUTION):
             return True
     return False
@@ -227,8 +241,10 @@ def _is_attribution(lines: list[str], i: int) -> bool:
 def _is_outlook_header(lines: list[str], i: int) -> bool:
     if _UNDERSCORES.match(lines[i]) and i + 1 < len(lines) and _OUTLOOK_FROM.match(lines[i + 1]):
         return True
-    return bool(_OUTLOOK_FROM.match(lines[i])
-                and any(_OUTLOOK_NEXT.match(line) for line in lines[i + 1:i + 4]))
+    return bool(
+        _OUTLOOK_FROM.match(lines[i])
+        and any(_OUTLOOK_NEXT.match(line) for line in lines[i + 1 : i + 4])
+    )
 
 
 def trim_reply(text: str) -> str:
@@ -237,8 +253,12 @@ def trim_reply(text: str) -> str:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     cut = len(lines)
     for i, line in enumerate(lines):
-        if line in ("-- ", "--") or _ORIGINAL.match(line) or _is_attribution(lines, i) \
-                or _is_outlook_header(lines, i):
+        if (
+            line in ("-- ", "--")
+            or _ORIGINAL.match(line)
+            or _is_attribution(lines, i)
+            or _is_outlook_header(lines, i)
+        ):
             cut = i
             break
     kept = [line.rstrip() for line in lines[:cut] if not line.startswith(">")]
@@ -256,6 +276,7 @@ def trim_signature(text: str) -> str:
 
 
 # -- attachments ------------------------------------------------------------------------------
+
 
 def _safe_filename(name: str | None, ctype: str, index: int) -> str:
     cleaned = mail.header_safe(PurePosixPath((name or "").replace("\\", "/")).name, 200)
@@ -275,9 +296,13 @@ def mail_attachments(msg) -> list[tickets.NewAttachment]:
         ctype = part.get_content_type()
         if ctype == "message/rfc822":
             inner = part.get_payload()[0]
-            found.append(tickets.NewAttachment(
-                _safe_filename(part.get_filename() or "forwarded.eml", ctype, len(found) + 1),
-                inner.as_bytes(), ctype))
+            found.append(
+                tickets.NewAttachment(
+                    _safe_filename(part.get_filename() or "forwarded.eml", ctype, len(found) + 1),
+                    inner.as_bytes(),
+                    ctype,
+                )
+            )
             return
         if part.get_content_maintype() == "multipart":
             for sub in part.iter_parts():
@@ -285,17 +310,23 @@ def mail_attachments(msg) -> list[tickets.NewAttachment]:
             return
         filename = part.get_filename()
         # Inline text without a name is an alternative of the body, not a file.
-        if not filename and part.get_content_disposition() != "attachment" \
-                and part.get_content_maintype() == "text":
+        if (
+            not filename
+            and part.get_content_disposition() != "attachment"
+            and part.get_content_maintype() == "text"
+        ):
             return
         data = part.get_payload(decode=True) or b""
-        found.append(tickets.NewAttachment(_safe_filename(filename, ctype, len(found) + 1), data, ctype))
+        found.append(
+            tickets.NewAttachment(_safe_filename(filename, ctype, len(found) + 1), data, ctype)
+        )
 
     visit(msg)
     return found
 
 
 # -- deciding -------------------------------------------------------------------------------
+
 
 def _contact(address: str) -> Contact | None:
     if not address:
@@ -309,7 +340,7 @@ def _author(ticket: Ticket, address: str) -> Principal | None:
     if contact is not None and contact.account_id == ticket.account_id:
         return Principal(contact=contact)
     if ticket.assignee_id and address:
-        agent = Agent.get_or_none(pw.fn.LOWER(Agent.email) == address, Agent.active == True)  # noqa: E712
+        agent = Agent.get_or_none(pw.fn.LOWER(Agent.email) == address, Agent.active == True)
         if agent is not None and agent.id == ticket.assignee_id:
             return Principal(agent=agent)
     return None
@@ -321,8 +352,11 @@ def find_ticket(incoming: Incoming, conf: settings.Settings) -> tuple[Ticket | N
     generated (random, so knowing it proves the sender received that email)."""
     sent_ids = incoming.references + incoming.embedded_ids
     if sent_ids:
-        row = (Outbox.select(Outbox.ticket).where(Outbox.message_id.in_(sent_ids),
-                                                  Outbox.ticket.is_null(False)).first())
+        row = (
+            Outbox.select(Outbox.ticket)
+            .where(Outbox.message_id.in_(sent_ids), Outbox.ticket.is_null(False))
+            .first()
+        )
         if row is not None:
             return Ticket.get_by_id(row.ticket_id), True, True
     thread = re.compile(rf"<ticket-([0-9A-Za-z-]{{8,9}})@{re.escape(conf.mail_domain)}>", re.I)
@@ -348,15 +382,24 @@ def _department_for(incoming: Incoming) -> Department | None:
 
 def _own_addresses(conf: settings.Settings) -> set[str]:
     own = {parseaddr(conf.mail_from)[1].lower()}
-    own.update(d.email.strip().lower() for d in Department.select(Department.email)
-               .where(Department.email.is_null(False)))
+    own.update(
+        d.email.strip().lower()
+        for d in Department.select(Department.email).where(Department.email.is_null(False))
+    )
     return own
 
 
-def _record(incoming: Incoming, outcome: str, *, ticket: Ticket | None = None,
-            notified: bool = False) -> None:
-    InboundMail.create(message_id=incoming.message_id, sender=incoming.sender or "<>",
-                       received_at=clock.now(), outcome=outcome, notified=notified, ticket=ticket)
+def _record(
+    incoming: Incoming, outcome: str, *, ticket: Ticket | None = None, notified: bool = False
+) -> None:
+    InboundMail.create(
+        message_id=incoming.message_id,
+        sender=incoming.sender or "<>",
+        received_at=clock.now(),
+        outcome=outcome,
+        notified=notified,
+        ticket=ticket,
+    )
 
 
 def _lock_sender(sender: str) -> None:
@@ -371,8 +414,11 @@ def _window_text(window, lang: str) -> str:
     minutes = int(window.total_seconds() // 60)
     if minutes and minutes % 60 == 0:
         hours = minutes // 60
-        return f"{hours} {'horas' if lang == 'es' else 'hours'}" if hours != 1 else \
-            ("hora" if lang == "es" else "hour")
+        return (
+            f"{hours} {'horas' if lang == 'es' else 'hours'}"
+            if hours != 1
+            else ("hora" if lang == "es" else "hour")
+        )
     return f"{minutes} {'minutos' if lang == 'es' else 'minutes'}"
 
 
@@ -386,42 +432,68 @@ def _recipient_for(address: str) -> mail.Recipient:
     return mail.Recipient(address, "", "en")
 
 
-def _may_notify(incoming: Incoming, conf: settings.Settings, limits: settings.MailInSettings) -> bool:
+def _may_notify(
+    incoming: Incoming, conf: settings.Settings, limits: settings.MailInSettings
+) -> bool:
     """Never answer a robot, a null sender or ourselves; and at most `flood_limit` notices per
     window to one address, so a loop with a robot that does not mark its mail stays bounded."""
     address = incoming.sender
     if incoming.auto_reason or "@" not in address or address in _own_addresses(conf):
         return False
-    recent = (InboundMail.select().where(
-        InboundMail.sender == address, InboundMail.notified == True,  # noqa: E712
-        InboundMail.received_at >= clock.now() - limits.flood_window).count())
+    recent = (
+        InboundMail.select()
+        .where(
+            InboundMail.sender == address,
+            InboundMail.notified == True,
+            InboundMail.received_at >= clock.now() - limits.flood_window,
+        )
+        .count()
+    )
     return recent < limits.flood_limit
 
 
-def _refuse(incoming: Incoming, conf, limits, *, kind: str = "mail-refused", outcome="refused",
-            detail: str, **values) -> Outcome:
+def _refuse(
+    incoming: Incoming,
+    conf,
+    limits,
+    *,
+    kind: str = "mail-refused",
+    outcome="refused",
+    detail: str,
+    **values,
+) -> Outcome:
     """Nothing is filed; the sender is told why (if they may be answered at all)."""
     with transaction():
         _lock_sender(incoming.sender)
         notify = _may_notify(incoming, conf, limits)
         if kind == "mail-flood" and notify:
             # One flood notice per window is enough to explain the silence.
-            notify = not InboundMail.select().where(
-                InboundMail.sender == incoming.sender, InboundMail.outcome == "flood",
-                InboundMail.notified == True,  # noqa: E712
-                InboundMail.received_at >= clock.now() - limits.flood_window).exists()
+            notify = (
+                not InboundMail.select()
+                .where(
+                    InboundMail.sender == incoming.sender,
+                    InboundMail.outcome == "flood",
+                    InboundMail.notified == True,
+                    InboundMail.received_at >= clock.now() - limits.flood_window,
+                )
+                .exists()
+            )
         if notify:
             recipient = _recipient_for(incoming.sender)
-            values = dict(values, sender=incoming.sender,
-                          original_subject=mail.header_safe(incoming.subject) or "(no subject)")
+            values = dict(
+                values,
+                sender=incoming.sender,
+                original_subject=mail.header_safe(incoming.subject) or "(no subject)",
+            )
             if kind == "mail-flood":
                 values["window"] = _window_text(limits.flood_window, recipient.lang)
                 values["limit"] = limits.flood_limit
             # No `code` and no ticket: the notice must not confirm that any ticket exists.
             mail.queue(kind=kind, recipients=[recipient], values=values, ticket=None, conf=conf)
         _record(incoming, outcome, notified=notify)
-    return Outcome(outcome, detail + ("; sender notified" if notify else "; not answered"),
-                   notified=notify)
+    return Outcome(
+        outcome, detail + ("; sender notified" if notify else "; not answered"), notified=notify
+    )
 
 
 def _body_for_ticket(text: str, conf: settings.Settings) -> str:
@@ -430,14 +502,15 @@ def _body_for_ticket(text: str, conf: settings.Settings) -> str:
         return EMPTY_BODY
     text = text.replace("\x00", "")
     if len(text) > conf.body_max_chars:
-        text = text[:conf.body_max_chars - len(TRUNCATED)] + TRUNCATED
+        text = text[: conf.body_max_chars - len(TRUNCATED)] + TRUNCATED
     return text
 
 
 def _files(incoming: Incoming) -> list[tickets.NewAttachment]:
     stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
     return mail_attachments(incoming.msg) + [
-        tickets.NewAttachment(f"email-{stamp}.eml", incoming.raw, "message/rfc822")]
+        tickets.NewAttachment(f"email-{stamp}.eml", incoming.raw, "message/rfc822")
+    ]
 
 
 def _subject_for_ticket(subject: str) -> str:
@@ -445,8 +518,12 @@ def _subject_for_ticket(subject: str) -> str:
     return cleaned or "(no subject)"
 
 
-def handle(raw: bytes, *, conf: settings.Settings | None = None,
-           limits: settings.MailInSettings | None = None) -> Outcome:
+def handle(
+    raw: bytes,
+    *,
+    conf: settings.Settings | None = None,
+    limits: settings.MailInSettings | None = None,
+) -> Outcome:
     """File one message; see the module docstring for the rules."""
     conf = conf or settings.load()
     limits = limits or settings.load_mail_in()
@@ -491,16 +568,27 @@ def _automatic(incoming: Incoming, ticket: Ticket | None, proven: bool) -> Outco
     if ticket is None or not (proven or author):
         with transaction():
             _record(incoming, "ignored")
-        return Outcome("ignored", f"automatic message ({incoming.auto_reason}) about no ticket "
-                                  "of its sender: dropped, not answered")
+        return Outcome(
+            "ignored",
+            f"automatic message ({incoming.auto_reason}) about no ticket "
+            "of its sender: dropped, not answered",
+        )
     actor = author.actor if author else f"mail:{incoming.sender or '<>'}"
     with transaction():
-        tickets.log_auto_reply(ticket, actor=actor, sender=incoming.sender or "<>",
-                               subject=incoming.subject, reason=incoming.auto_reason,
-                               message_id=incoming.message_id)
+        tickets.log_auto_reply(
+            ticket,
+            actor=actor,
+            sender=incoming.sender or "<>",
+            subject=incoming.subject,
+            reason=incoming.auto_reason,
+            message_id=incoming.message_id,
+        )
         _record(incoming, "auto-reply", ticket=ticket)
-    return Outcome("auto-reply", f"automatic message ({incoming.auto_reason}) logged on "
-                                 f"{ticket.code}; nothing changed", code=ticket.code)
+    return Outcome(
+        "auto-reply",
+        f"automatic message ({incoming.auto_reason}) logged on {ticket.code}; nothing changed",
+        code=ticket.code,
+    )
 
 
 def _reply(incoming, ticket, author, conf, limits) -> Outcome:
@@ -511,8 +599,14 @@ def _reply(incoming, ticket, author, conf, limits) -> Outcome:
             _record(incoming, "reply", ticket=message.ticket_id)
     except (InvalidInput, NotAllowed) as exc:
         # The sender may write to this ticket, so telling them why is no leak.
-        return _refuse(incoming, conf, limits, kind="mail-not-filed", reason=str(exc),
-                       detail=f"reply to {ticket.code} not filed: {exc}")
+        return _refuse(
+            incoming,
+            conf,
+            limits,
+            kind="mail-not-filed",
+            reason=str(exc),
+            detail=f"reply to {ticket.code} not filed: {exc}",
+        )
     except pw.IntegrityError:
         return Outcome("ignored", f"{incoming.message_id} was already handled")
     code = Ticket.get_by_id(message.ticket_id).code
@@ -527,31 +621,58 @@ def _create(incoming, dept, contact, conf, limits) -> Outcome:
     text = body_text(incoming.msg)
     text = trim_signature(text) if _FORWARD.match(incoming.subject) else trim_reply(text)
     body = _body_for_ticket(text, conf)
-    review = checks.review(principal, department=dept.slug, priority="medium", subject=subject,
-                           body=body)
+    review = checks.review(
+        principal, department=dept.slug, priority="medium", subject=subject, body=body
+    )
     try:
         with transaction():
             _lock_sender(incoming.sender)
-            opened = (InboundMail.select().where(
-                InboundMail.sender == incoming.sender, InboundMail.outcome == "created",
-                InboundMail.received_at >= clock.now() - limits.flood_window).count())
+            opened = (
+                InboundMail.select()
+                .where(
+                    InboundMail.sender == incoming.sender,
+                    InboundMail.outcome == "created",
+                    InboundMail.received_at >= clock.now() - limits.flood_window,
+                )
+                .count()
+            )
             if opened >= limits.flood_limit:
                 raise _Flood()
-            ticket = tickets.create(principal, department=dept.slug, priority="medium",
-                                    subject=subject, body=body, attachments=_files(incoming),
-                                    conf=conf, assistant_note=review.note())
+            ticket = tickets.create(
+                principal,
+                department=dept.slug,
+                priority="medium",
+                subject=subject,
+                body=body,
+                attachments=_files(incoming),
+                conf=conf,
+                assistant_note=review.note(),
+            )
             _record(incoming, "created", ticket=ticket)
     except _Flood:
-        return _refuse(incoming, conf, limits, kind="mail-flood", outcome="flood",
-                       detail=f"{incoming.sender} opened {limits.flood_limit} tickets in "
-                              f"{_window_text(limits.flood_window, 'en')}: not filed")
+        return _refuse(
+            incoming,
+            conf,
+            limits,
+            kind="mail-flood",
+            outcome="flood",
+            detail=f"{incoming.sender} opened {limits.flood_limit} tickets in "
+            f"{_window_text(limits.flood_window, 'en')}: not filed",
+        )
     except InvalidInput as exc:
-        return _refuse(incoming, conf, limits, kind="mail-not-filed", reason=str(exc),
-                       detail=f"new ticket not filed: {exc}")
+        return _refuse(
+            incoming,
+            conf,
+            limits,
+            kind="mail-not-filed",
+            reason=str(exc),
+            detail=f"new ticket not filed: {exc}",
+        )
     except pw.IntegrityError:
         return Outcome("ignored", f"{incoming.message_id} was already handled")
-    return Outcome("created", f"{incoming.sender} opened {ticket.code} in {dept.slug}",
-                   code=ticket.code)
+    return Outcome(
+        "created", f"{incoming.sender} opened {ticket.code} in {dept.slug}", code=ticket.code
+    )
 
 
 class _Flood(Exception):

@@ -12,7 +12,7 @@ import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from tix import clock, settings
@@ -156,47 +156,53 @@ TEMPLATES = {
 
 # Answers of `tix-jobs mail-in` to a message it did not file (issue 6). They never carry a ticket
 # code: "no such ticket" and "not your ticket" must read the same.
-TEMPLATES.update({
-    ("mail-refused", "en"): (
-        "Not delivered: {original_subject}",
-        "Hello,\n\nWe could not add your message \"{original_subject}\" to our help desk: "
-        "{sender} is not an address we have on file for it, or it names no ticket we know.\n\n"
-        "If you are a customer, write from the address on your account, reply to one of our "
-        "emails, or open a ticket with `tix create`.\n",
-    ),
-    ("mail-refused", "es"): (
-        "No entregado: {original_subject}",
-        "Hola:\n\nNo hemos podido añadir su mensaje \"{original_subject}\" a nuestro servicio de "
-        "soporte: {sender} no es una dirección que tengamos registrada para ello, o no menciona "
-        "ningún ticket que conozcamos.\n\nSi es cliente, escriba desde la dirección de su cuenta, "
-        "responda a uno de nuestros correos o abra un ticket con `tix create`.\n",
-    ),
-    ("mail-flood", "en"): (
-        "Not filed: {original_subject}",
-        "Hello {name},\n\nYou have opened {limit} tickets by email in the last {window}, so we "
-        "are not filing new ones from {sender} for now. Please reply to one of your open tickets "
-        "or write again later.\n",
-    ),
-    ("mail-flood", "es"): (
-        "No registrado: {original_subject}",
-        "Hola {name}:\n\nHa abierto {limit} tickets por correo en los últimos {window}, así que "
-        "por ahora no registramos más desde {sender}. Responda a uno de sus tickets abiertos o "
-        "vuelva a escribir más tarde.\n",
-    ),
-    ("mail-not-filed", "en"): (
-        "Not filed: {original_subject}",
-        "Hello {name},\n\nYour message \"{original_subject}\" was not added: {reason}\n",
-    ),
-    ("mail-not-filed", "es"): (
-        "No registrado: {original_subject}",
-        "Hola {name}:\n\nSu mensaje \"{original_subject}\" no se ha añadido: {reason}\n",
-    ),
-})
+TEMPLATES.update(
+    {
+        ("mail-refused", "en"): (
+            "Not delivered: {original_subject}",
+            'Hello,\n\nWe could not add your message "{original_subject}" to our help desk: '
+            "{sender} is not an address we have on file for it, or it names no ticket we know.\n\n"
+            "If you are a customer, write from the address on your account, reply to one of our "
+            "emails, or open a ticket with `tix create`.\n",
+        ),
+        ("mail-refused", "es"): (
+            "No entregado: {original_subject}",
+            'Hola:\n\nNo hemos podido añadir su mensaje "{original_subject}" a nuestro servicio de '
+            "soporte: {sender} no es una dirección que tengamos registrada para ello, o no menciona "
+            "ningún ticket que conozcamos.\n\nSi es cliente, escriba desde la dirección de su cuenta, "
+            "responda a uno de nuestros correos o abra un ticket con `tix create`.\n",
+        ),
+        ("mail-flood", "en"): (
+            "Not filed: {original_subject}",
+            "Hello {name},\n\nYou have opened {limit} tickets by email in the last {window}, so we "
+            "are not filing new ones from {sender} for now. Please reply to one of your open tickets "
+            "or write again later.\n",
+        ),
+        ("mail-flood", "es"): (
+            "No registrado: {original_subject}",
+            "Hola {name}:\n\nHa abierto {limit} tickets por correo en los últimos {window}, así que "
+            "por ahora no registramos más desde {sender}. Responda a uno de sus tickets abiertos o "
+            "vuelva a escribir más tarde.\n",
+        ),
+        ("mail-not-filed", "en"): (
+            "Not filed: {original_subject}",
+            'Hello {name},\n\nYour message "{original_subject}" was not added: {reason}\n',
+        ),
+        ("mail-not-filed", "es"): (
+            "No registrado: {original_subject}",
+            'Hola {name}:\n\nSu mensaje "{original_subject}" no se ha añadido: {reason}\n',
+        ),
+    }
+)
 
 STATUS_WORDS = {
     "es": {
-        "open": "abierto", "answered": "respondido", "customer-reply": "con respuesta del cliente",
-        "in-progress": "en curso", "on-hold": "en espera", "closed": "cerrado",
+        "open": "abierto",
+        "answered": "respondido",
+        "customer-reply": "con respuesta del cliente",
+        "in-progress": "en curso",
+        "on-hold": "en espera",
+        "closed": "cerrado",
     },
 }
 
@@ -278,12 +284,19 @@ def thread_id(code: str, domain: str) -> str:
 
 
 def build(
-    *, kind: str, code: str | None, subject: str, body: str, recipient: Recipient,
-    message_id: str, conf: settings.Settings, now=None,
+    *,
+    kind: str,
+    code: str | None,
+    subject: str,
+    body: str,
+    recipient: Recipient,
+    message_id: str,
+    conf: settings.Settings,
+    now=None,
 ) -> "EmailMessage":
     # Imported here: the email package is ~3 ms of start-up that reading commands never use.
     from email.message import EmailMessage
-    from email.utils import formataddr, format_datetime
+    from email.utils import format_datetime, formataddr
 
     msg = EmailMessage()
     msg["From"] = conf.mail_from
@@ -291,7 +304,7 @@ def build(
     safe_subject = header_safe(subject)
     msg["Subject"] = f"[{code}] {safe_subject}" if code else safe_subject
     msg["Message-ID"] = message_id
-    msg["Date"] = format_datetime((now or clock.now()).replace(tzinfo=timezone.utc))
+    msg["Date"] = format_datetime((now or clock.now()).replace(tzinfo=UTC))
     if code:
         root = thread_id(code, conf.mail_domain)
         msg["In-Reply-To"] = root
@@ -377,21 +390,33 @@ def _text_part(body: str) -> tuple[str, str]:
     return cte, payload
 
 
-def raw_message(*, kind: str, code: str | None, subject: str, body: str, recipient: Recipient,
-                message_id: str, conf: settings.Settings, now=None) -> tuple[str, str]:
+def raw_message(
+    *,
+    kind: str,
+    code: str | None,
+    subject: str,
+    body: str,
+    recipient: Recipient,
+    message_id: str,
+    conf: settings.Settings,
+    now=None,
+) -> tuple[str, str]:
     """(the Subject as stored in the outbox, the whole message as text): exactly
     `build(...).as_string()`, without EmailMessage's parsing of plain headers."""
-    from email.utils import formataddr, format_datetime
+    from email.utils import format_datetime, formataddr
 
     now = now or clock.now()
     name = display_name(recipient.name)
     plain_to = f"To: {name} <{recipient.email}>"
-    if not (_PLAIN_NAME.fullmatch(name) and _PLAIN_ADDRESS.fullmatch(recipient.email)
-            and len(plain_to) <= _MAX_LINE):
+    if not (
+        _PLAIN_NAME.fullmatch(name)
+        and _PLAIN_ADDRESS.fullmatch(recipient.email)
+        and len(plain_to) <= _MAX_LINE
+    ):
         plain_to = None
     safe_subject = header_safe(subject)
     stored_subject = f"[{code}] {safe_subject}" if code else safe_subject
-    date = format_datetime(now.replace(tzinfo=timezone.utc))
+    date = format_datetime(now.replace(tzinfo=UTC))
     # (header, value, its line when plain ASCII the policy leaves alone, else None)
     headers = [
         ("From", conf.mail_from, None),
@@ -402,22 +427,37 @@ def raw_message(*, kind: str, code: str | None, subject: str, body: str, recipie
     ]
     if code:
         root = thread_id(code, conf.mail_domain)
-        headers += [("In-Reply-To", root, _token_line("In-Reply-To", root)),
-                    ("References", root, _token_line("References", root)),
-                    ("X-Tix-Ticket", code, _token_line("X-Tix-Ticket", code))]
-    lines = [plain if plain is not None else _policy_line(header, value)
-             for header, value, plain in headers]
+        headers += [
+            ("In-Reply-To", root, _token_line("In-Reply-To", root)),
+            ("References", root, _token_line("References", root)),
+            ("X-Tix-Ticket", code, _token_line("X-Tix-Ticket", code)),
+        ]
+    lines = [
+        plain if plain is not None else _policy_line(header, value)
+        for header, value, plain in headers
+    ]
     if kind not in HUMAN_KINDS:
         lines.append("Auto-Submitted: auto-generated")
     cte, payload = _text_part(body)
-    lines += ['Content-Type: text/plain; charset="utf-8"', f"Content-Transfer-Encoding: {cte}",
-              "MIME-Version: 1.0"]
+    lines += [
+        'Content-Type: text/plain; charset="utf-8"',
+        f"Content-Transfer-Encoding: {cte}",
+        "MIME-Version: 1.0",
+    ]
     return stored_subject, "\n".join(lines) + "\n\n" + payload
 
 
-def outbox_rows(*, kind: str, recipients: list[Recipient], values: dict, ticket_id: int | None,
-                conf: settings.Settings, now, reminder_of=None,
-                templates: dict | None = None) -> list[dict]:
+def outbox_rows(
+    *,
+    kind: str,
+    recipients: list[Recipient],
+    values: dict,
+    ticket_id: int | None,
+    conf: settings.Settings,
+    now,
+    reminder_of=None,
+    templates: dict | None = None,
+) -> list[dict]:
     """One outbox row (as a dict to insert) per recipient, each in their own language, each
     with its own fixed Message-ID."""
     rows = []
@@ -429,39 +469,93 @@ def outbox_rows(*, kind: str, recipients: list[Recipient], values: dict, ticket_
             lang_values["status"] = words.get(values["status"], values["status"])
         subject, body = render(kind, recipient.lang, lang_values, templates)
         message_id = new_message_id(conf.mail_domain)
-        stored_subject, raw = raw_message(kind=kind, code=code, subject=subject, body=body,
-                                          recipient=recipient, message_id=message_id, conf=conf,
-                                          now=now)
-        rows.append({
-            "message_id": message_id, "ticket": ticket_id, "kind": kind,
-            "recipient": recipient.email, "subject": stored_subject, "raw": raw,
-            "status": "pending", "next_attempt_at": now, "reminder_of": reminder_of,
-            "created_at": now,
-        })
+        stored_subject, raw = raw_message(
+            kind=kind,
+            code=code,
+            subject=subject,
+            body=body,
+            recipient=recipient,
+            message_id=message_id,
+            conf=conf,
+            now=now,
+        )
+        rows.append(
+            {
+                "message_id": message_id,
+                "ticket": ticket_id,
+                "kind": kind,
+                "recipient": recipient.email,
+                "subject": stored_subject,
+                "raw": raw,
+                "status": "pending",
+                "next_attempt_at": now,
+                "reminder_of": reminder_of,
+                "created_at": now,
+            }
+        )
     return rows
 
 
-OUTBOX_COLUMNS = ("message_id", "ticket_id", "kind", "recipient", "subject", "raw", "status",
-                  "next_attempt_at", "reminder_of", "created_at")
+OUTBOX_COLUMNS = (
+    "message_id",
+    "ticket_id",
+    "kind",
+    "recipient",
+    "subject",
+    "raw",
+    "status",
+    "next_attempt_at",
+    "reminder_of",
+    "created_at",
+)
 
 
 def insert_outbox_rows(rows: list[dict]) -> None:
     """Insert the rows outbox_rows made, a few hundred per statement."""
     from tix.store import insert_rows
 
-    insert_rows("outbox", OUTBOX_COLUMNS, [(
-        row["message_id"], row["ticket"], row["kind"], row["recipient"], row["subject"],
-        row["raw"], row["status"], row["next_attempt_at"], row["reminder_of"], row["created_at"],
-    ) for row in rows])
+    insert_rows(
+        "outbox",
+        OUTBOX_COLUMNS,
+        [
+            (
+                row["message_id"],
+                row["ticket"],
+                row["kind"],
+                row["recipient"],
+                row["subject"],
+                row["raw"],
+                row["status"],
+                row["next_attempt_at"],
+                row["reminder_of"],
+                row["created_at"],
+            )
+            for row in rows
+        ],
+    )
 
 
 def queue(
-    *, kind: str, recipients: list[Recipient], values: dict, ticket=None,
-    conf: settings.Settings, reminder_of=None,
+    *,
+    kind: str,
+    recipients: list[Recipient],
+    values: dict,
+    ticket=None,
+    conf: settings.Settings,
+    reminder_of=None,
 ) -> list[Outbox]:
     """Render and queue one email per recipient (each in their own language). The caller's
     transaction makes the email part of the state change that caused it."""
     ticket_id = ticket.id if ticket is not None else None
-    return [Outbox.create(**row) for row in outbox_rows(
-        kind=kind, recipients=recipients, values=values, ticket_id=ticket_id, conf=conf,
-        now=clock.now(), reminder_of=reminder_of)]
+    return [
+        Outbox.create(**row)
+        for row in outbox_rows(
+            kind=kind,
+            recipients=recipients,
+            values=values,
+            ticket_id=ticket_id,
+            conf=conf,
+            now=clock.now(),
+            reminder_of=reminder_of,
+        )
+    ]

@@ -225,6 +225,7 @@ class SchemaMigration(BaseModel):
 
 # -- the agents' desk (migration 0005) --------------------------------------------------------
 
+
 class ReplyTemplate(BaseModel):
     """A canned reply, one per name and language."""
 
@@ -263,6 +264,7 @@ class EscalationFiring(BaseModel):
 
 # -- email in (migration 0004) ----------------------------------------------------------------
 
+
 class InboundMail(BaseModel):
     """One message `tix-jobs mail-in` handled: what became of it, for deduplication and the
     per-sender flood limit."""
@@ -280,8 +282,20 @@ class InboundMail(BaseModel):
 
 
 ALL_MODELS = [
-    Department, Agent, AgentDepartment, Account, Contact, Service, Token,
-    Ticket, Message, Attachment, Event, Outbox,
-    ReplyTemplate, Watcher, EscalationFiring,
+    Department,
+    Agent,
+    AgentDepartment,
+    Account,
+    Contact,
+    Service,
+    Token,
+    Ticket,
+    Message,
+    Attachment,
+    Event,
+    Outbox,
+    ReplyTemplate,
+    Watcher,
+    EscalationFiring,
     InboundMail,
 ]

@@ -14,7 +14,11 @@ FORMATS = ("table", "json", "csv")
 
 def format_option(func):
     return click.option(
-        "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
         help="table for people; json or csv for scripts",
     )(func)
 
@@ -58,18 +62,40 @@ def event_dict(event) -> dict:
 
 
 def attachment_dict(item) -> dict:
-    return {"id": item.id, "filename": item.filename, "content_type": item.content_type,
-            "size": item.size, "created_at": iso(item.created_at)}
+    return {
+        "id": item.id,
+        "filename": item.filename,
+        "content_type": item.content_type,
+        "size": item.size,
+        "created_at": iso(item.created_at),
+    }
 
 
 # The keys of ticket_dict, in order: the CSV header of a list, even an empty one.
-TICKET_FIELDS = ["code", "subject", "status", "priority", "department", "department_name",
-                 "account", "assignee", "created_at", "updated_at", "waiting_since", "closed_at",
-                 "close_reason"]
+TICKET_FIELDS = [
+    "code",
+    "subject",
+    "status",
+    "priority",
+    "department",
+    "department_name",
+    "account",
+    "assignee",
+    "created_at",
+    "updated_at",
+    "waiting_since",
+    "closed_at",
+    "close_reason",
+]
 
 
-def emit_rows(rows: list[dict], columns: list[str], fmt: str, headers: list[str] | None = None,
-              fields: list[str] | None = None) -> None:
+def emit_rows(
+    rows: list[dict],
+    columns: list[str],
+    fmt: str,
+    headers: list[str] | None = None,
+    fields: list[str] | None = None,
+) -> None:
     """`columns`: what the table shows; `fields`: the CSV header when there are no rows
     (a script's parser must not see the header change shape)."""
     if fmt == "json":
@@ -77,8 +103,9 @@ def emit_rows(rows: list[dict], columns: list[str], fmt: str, headers: list[str]
     elif fmt == "csv":
         buffer = io.StringIO()
         header = list(rows[0].keys()) if rows else (fields or columns)
-        writer = csv.DictWriter(buffer, fieldnames=header,
-                                extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(
+            buffer, fieldnames=header, extrasaction="ignore", lineterminator="\n"
+        )
         writer.writeheader()
         writer.writerows(rows)
         click.echo(buffer.getvalue(), nl=False)
@@ -99,7 +126,7 @@ def simple_table(table: list[list[str]], headers: list[str]) -> str:
     tabulate alone cost `tix list` ~15-25 ms of a ~120 ms start (issue 4). Anything else
     (decimals, booleans, multi-line or control characters) still goes to tabulate itself."""
     try:
-        from wcwidth import wcswidth as width   # tabulate measures wide characters with it too
+        from wcwidth import wcswidth as width  # tabulate measures wide characters with it too
     except ImportError:
         width = len
     numeric = []
@@ -115,22 +142,29 @@ def simple_table(table: list[list[str]], headers: list[str]) -> str:
         widths = [max(w, width(cell)) for w, cell in zip(widths, row)]
 
     def line(cells):
-        padded = [" " * (w - width(c)) + c if right else c + " " * (w - width(c))
-                  for c, w, right in zip(cells, widths, numeric)]
+        padded = [
+            " " * (w - width(c)) + c if right else c + " " * (w - width(c))
+            for c, w, right in zip(cells, widths, numeric)
+        ]
         return "  ".join(padded).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in table])
 
 
 def _plain_kind(cell: str, width) -> str | None:
-    """"int" or "text" when tabulate would treat the cell as exactly that; None when unsure."""
-    if (not cell or cell != cell.strip() or cell in ("True", "False") or width(cell) < 0
-            or any(ord(ch) < 32 or ord(ch) == 127 for ch in cell)):   # ANSI, tabs, newlines
+    """ "int" or "text" when tabulate would treat the cell as exactly that; None when unsure."""
+    if (
+        not cell
+        or cell != cell.strip()
+        or cell in ("True", "False")
+        or width(cell) < 0
+        or any(ord(ch) < 32 or ord(ch) == 127 for ch in cell)
+    ):  # ANSI, tabs, newlines
         return None
     if _INT.fullmatch(cell):
         return "int"
     try:
-        float(cell.replace(",", ""))     # 1e5, nan, 1,000.5: tabulate formats these as numbers
+        float(cell.replace(",", ""))  # 1e5, nan, 1,000.5: tabulate formats these as numbers
         return None
     except ValueError:
         return "text"
@@ -172,18 +206,27 @@ def show_ticket(obj: dict, *, attachments: list[dict]) -> None:
         f"status {obj['status']} · priority {obj['priority']} · {obj['department_name']} · "
         f"account {obj['account']} · assignee {obj['assignee'] or '-'}"
     )
-    click.echo(f"opened {obj['created_at']} · updated {obj['updated_at']}"
-               + (f" · closed ({obj['close_reason']})" if obj.get("closed_at") else ""))
+    click.echo(
+        f"opened {obj['created_at']} · updated {obj['updated_at']}"
+        + (f" · closed ({obj['close_reason']})" if obj.get("closed_at") else "")
+    )
     for message in obj["messages"]:
         label = " [internal note]" if message["internal"] else ""
         click.echo("")
-        click.secho(f"--- {message['author']} · {message['created_at']}{label}", fg="yellow" if label else None)
+        click.secho(
+            f"--- {message['author']} · {message['created_at']}{label}",
+            fg="yellow" if label else None,
+        )
         click.echo(printable(message["body"]))
     if attachments:
         click.echo("\nattachments:")
         for item in attachments:
-            click.echo(printable(f"  #{item['id']} {item['filename']} ({item['size']} bytes, "
-                                 f"{item['content_type']})"))
+            click.echo(
+                printable(
+                    f"  #{item['id']} {item['filename']} ({item['size']} bytes, "
+                    f"{item['content_type']})"
+                )
+            )
     if obj.get("events") is not None:
         click.echo("\nhistory:")
         for event in obj["events"]:
@@ -197,6 +240,7 @@ def show_ticket(obj: dict, *, attachments: list[dict]) -> None:
 
 def _compact(values: dict) -> str:
     """An event's before/after for people: `status=answered priority=high`."""
+
     def show(value):
         plain = isinstance(value, str) and value and not any(ch.isspace() for ch in value)
         return value if plain else json.dumps(value, ensure_ascii=False)

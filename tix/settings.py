@@ -100,7 +100,9 @@ def load_smtp() -> SmtpSettings | None:
         return None
     security = (os.environ.get("TIX_SMTP_SECURITY") or "starttls").strip().lower()
     if security not in SMTP_SECURITY:
-        raise InvalidInput(f"TIX_SMTP_SECURITY: {security!r}: use one of {', '.join(SMTP_SECURITY)}")
+        raise InvalidInput(
+            f"TIX_SMTP_SECURITY: {security!r}: use one of {', '.join(SMTP_SECURITY)}"
+        )
     port = _int_setting("TIX_SMTP_PORT", SMTP_DEFAULT_PORTS[security])
     if port > 65535:
         raise InvalidInput(f"TIX_SMTP_PORT: {port} is not a port number")
@@ -109,9 +111,12 @@ def load_smtp() -> SmtpSettings | None:
     if cafile and not os.path.isfile(cafile):
         raise InvalidInput(f"TIX_SMTP_CAFILE: no such file {cafile!r}")
     return SmtpSettings(
-        host=host, port=port, security=security,
+        host=host,
+        port=port,
+        security=security,
         user=(os.environ.get("TIX_SMTP_USER") or "").strip() or None,
-        timeout=timeout.total_seconds(), cafile=cafile,
+        timeout=timeout.total_seconds(),
+        cafile=cafile,
     )
 
 
@@ -130,7 +135,8 @@ def smtp_password(user: str) -> str:
     if not password:
         raise InvalidInput(
             f"TIX_SMTP_USER is {user!r} but no password: store it with "
-            f"`keyring set {SMTP_KEYRING_SERVICE} {user}` or set TIX_SMTP_PASSWORD")
+            f"`keyring set {SMTP_KEYRING_SERVICE} {user}` or set TIX_SMTP_PASSWORD"
+        )
     return password
 
 
@@ -140,6 +146,7 @@ def outbox_lease() -> timedelta:
 
 
 # -- tix-jobs mail-in and the ticket assistant (issue 6) ----------------------------------------
+
 
 @dataclass(frozen=True)
 class MailInSettings:
@@ -152,8 +159,9 @@ class MailInSettings:
 def load_mail_in() -> MailInSettings:
     return MailInSettings(
         flood_limit=_int_setting("TIX_MAIL_IN_FLOOD_LIMIT", 10),
-        flood_window=parse_duration(os.environ.get("TIX_MAIL_IN_FLOOD_WINDOW", "15m"),
-                                    "TIX_MAIL_IN_FLOOD_WINDOW"),
+        flood_window=parse_duration(
+            os.environ.get("TIX_MAIL_IN_FLOOD_WINDOW", "15m"), "TIX_MAIL_IN_FLOOD_WINDOW"
+        ),
     )
 
 

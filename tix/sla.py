@@ -18,7 +18,7 @@ minus the dates in `TIX_HOLIDAYS` (`2025-12-25,2026-01-01`). Time outside it doe
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from tix.errors import InvalidInput
 from tix.models import PRIORITIES
@@ -64,16 +64,16 @@ class Calendar:
         from zoneinfo import ZoneInfo
 
         zone = ZoneInfo(self.tz)
-        aware_start = start.replace(tzinfo=timezone.utc)
-        aware_end = end.replace(tzinfo=timezone.utc)
+        aware_start = start.replace(tzinfo=UTC)
+        aware_end = end.replace(tzinfo=UTC)
         day = aware_start.astimezone(zone).date() - timedelta(days=1)
         last = aware_end.astimezone(zone).date()
         total = timedelta(0)
         while day <= last:
             if day not in self.holidays:
                 for open_at, close_at in self.spans.get(day.weekday(), []):
-                    span_start = datetime.combine(day, open_at, zone).astimezone(timezone.utc)
-                    span_end = datetime.combine(day, close_at, zone).astimezone(timezone.utc)
+                    span_start = datetime.combine(day, open_at, zone).astimezone(UTC)
+                    span_end = datetime.combine(day, close_at, zone).astimezone(UTC)
                     overlap = min(span_end, aware_end) - max(span_start, aware_start)
                     if overlap > timedelta(0):
                         total += overlap
@@ -90,7 +90,11 @@ def parse_calendar(hours: str, tz: str = "UTC", holidays: str = "") -> Calendar:
         first, last = DAYS.index(match[1]), DAYS.index(match[2] or match[1])
         try:
             opens = time(int(match[3]), int(match[4]))
-            closes = time(int(match[5]), int(match[6])) if (match[5], match[6]) != ("24", "00") else time.max
+            closes = (
+                time(int(match[5]), int(match[6]))
+                if (match[5], match[6]) != ("24", "00")
+                else time.max
+            )
         except ValueError:
             raise InvalidInput(f"TIX_BUSINESS_HOURS: {chunk!r} has an impossible time") from None
         if closes <= opens:
@@ -102,7 +106,7 @@ def parse_calendar(hours: str, tz: str = "UTC", holidays: str = "") -> Calendar:
         from zoneinfo import ZoneInfo
 
         ZoneInfo(tz)
-    except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError, ValueError for odd keys
+    except Exception:
         raise InvalidInput(f"TIX_BUSINESS_TZ: unknown time zone {tz!r}") from None
     dates = set()
     for item in filter(None, (h.strip() for h in (holidays or "").split(","))):
@@ -149,10 +153,14 @@ def parse_targets(kind: str, text: str) -> dict:
 
 def load() -> Targets:
     """The targets and calendar in force (InvalidInput, exit 2, if a setting is malformed)."""
-    rules = {kind: parse_targets(kind, os.environ.get(ENV[kind]) or DEFAULTS[kind]) for kind in KINDS}
-    calendar = parse_calendar(os.environ.get("TIX_BUSINESS_HOURS", ""),
-                              os.environ.get("TIX_BUSINESS_TZ") or "UTC",
-                              os.environ.get("TIX_HOLIDAYS", ""))
+    rules = {
+        kind: parse_targets(kind, os.environ.get(ENV[kind]) or DEFAULTS[kind]) for kind in KINDS
+    }
+    calendar = parse_calendar(
+        os.environ.get("TIX_BUSINESS_HOURS", ""),
+        os.environ.get("TIX_BUSINESS_TZ") or "UTC",
+        os.environ.get("TIX_HOLIDAYS", ""),
+    )
     return Targets(rules=rules, calendar=calendar)
 
 

@@ -34,17 +34,32 @@ def summary(values: list[float]) -> dict:
     if not values:
         return {"count": 0, "mean": None, "median": None, "p90": None}
     ordered = sorted(values)
-    p90 = ordered[0] if len(ordered) == 1 else statistics.quantiles(ordered, n=10, method="inclusive")[-1]
-    return {"count": len(ordered), "mean": round(statistics.fmean(ordered), 1),
-            "median": round(statistics.median(ordered), 1), "p90": round(p90, 1)}
+    p90 = (
+        ordered[0]
+        if len(ordered) == 1
+        else statistics.quantiles(ordered, n=10, method="inclusive")[-1]
+    )
+    return {
+        "count": len(ordered),
+        "mean": round(statistics.fmean(ordered), 1),
+        "median": round(statistics.median(ordered), 1),
+        "p90": round(p90, 1),
+    }
 
 
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def compute(*, since: datetime, department: str | None = None, priority: str | None = None,
-            by: str = "hour", targets=None, tz=None) -> dict:
+def compute(
+    *,
+    since: datetime,
+    department: str | None = None,
+    priority: str | None = None,
+    by: str = "hour",
+    targets=None,
+    tz=None,
+) -> dict:
     from tix import sla
     from tix.tickets import check_priority, department_by_slug
 
@@ -54,12 +69,21 @@ def compute(*, since: datetime, department: str | None = None, priority: str | N
     until = clock.now()
     if since >= until:
         raise InvalidInput("--since must be in the past")
-    query = (Event.select(Event.ticket, Event.kind, Event.at, Event.after,
-                          Ticket.created_at, Ticket.priority, Department.slug)
-             .join(Ticket, on=(Event.ticket == Ticket.id))
-             .join(Department, on=(Ticket.department == Department.id))
-             .where(Event.at >= since, Event.at <= until, Event.kind.in_(KINDS))
-             .order_by(Event.at, Event.id))
+    query = (
+        Event.select(
+            Event.ticket,
+            Event.kind,
+            Event.at,
+            Event.after,
+            Ticket.created_at,
+            Ticket.priority,
+            Department.slug,
+        )
+        .join(Ticket, on=(Event.ticket == Ticket.id))
+        .join(Department, on=(Ticket.department == Department.id))
+        .where(Event.at >= since, Event.at <= until, Event.kind.in_(KINDS))
+        .order_by(Event.at, Event.id)
+    )
     if department:
         query = query.where(Ticket.department == department_by_slug(department).id)
     if priority:
@@ -70,7 +94,11 @@ def compute(*, since: datetime, department: str | None = None, priority: str | N
     for row in query.tuples().iterator():
         ticket_id, kind, at, after, created_at, prio, dept = row
         per_ticket[ticket_id].append((kind, at, json.loads(after) if after else {}))
-        info[ticket_id] = (created_at, prio if isinstance(prio, str) else PRIORITIES[int(prio) - 1], dept)
+        info[ticket_id] = (
+            created_at,
+            prio if isinstance(prio, str) else PRIORITIES[int(prio) - 1],
+            dept,
+        )
 
     cal = targets.calendar
     first, nexts, to_close = [], [], []
@@ -130,17 +158,32 @@ def compute(*, since: datetime, department: str | None = None, priority: str | N
     labels = [f"{h:02d}" for h in range(24)] if by == "hour" else sorted(buckets)
     for label in labels:
         values = buckets.get(label, [])
-        chart_rows.append({"label": label, "tickets": len(values),
-                           "mean": round(statistics.fmean(values), 1) if values else None})
+        chart_rows.append(
+            {
+                "label": label,
+                "tickets": len(values),
+                "mean": round(statistics.fmean(values), 1) if values else None,
+            }
+        )
     return {
-        "since": clock.iso(since, tz), "until": clock.iso(until, tz),
-        "department": department, "priority": priority, "calendar": cal.describe(),
-        "opened": opened, "closed": closed, "merged": merged,
-        "auto_closed": auto_closed, "auto_closed_share": _share(auto_closed, closed),
-        "reopened": reopened, "reopen_rate": _share(reopened, closed),
-        "first_response": dict(summary(first), awaiting=awaiting,
-                               target=_seconds(default_target) if default_target else None,
-                               within_target=_share(first_met, first_with_target)),
+        "since": clock.iso(since, tz),
+        "until": clock.iso(until, tz),
+        "department": department,
+        "priority": priority,
+        "calendar": cal.describe(),
+        "opened": opened,
+        "closed": closed,
+        "merged": merged,
+        "auto_closed": auto_closed,
+        "auto_closed_share": _share(auto_closed, closed),
+        "reopened": reopened,
+        "reopen_rate": _share(reopened, closed),
+        "first_response": dict(
+            summary(first),
+            awaiting=awaiting,
+            target=_seconds(default_target) if default_target else None,
+            within_target=_share(first_met, first_with_target),
+        ),
         "next_response": dict(summary(nexts), within_target=_share(next_met, next_with_target)),
         "time_to_close": summary(to_close),
         "chart": {"by": by, "rows": chart_rows},
@@ -162,10 +205,11 @@ def flat(result: dict) -> dict:
 
 # -- showing it -------------------------------------------------------------------------------
 
+
 def human_duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     minutes, secs = divmod(seconds, 60)
@@ -204,16 +248,23 @@ def report_lines(result: dict, *, width: int = 40, bar: str = "█") -> list[str
     ]
     if target is not None and first["mean"] is not None:
         verdict = "kept" if first["mean"] <= target else "NOT kept"
-        lines.append(f"promise          mean first response {human_duration(first['mean'])} vs "
-                     f"{human_duration(target)}: {verdict}")
+        lines.append(
+            f"promise          mean first response {human_duration(first['mean'])} vs "
+            f"{human_duration(target)}: {verdict}"
+        )
     rows = result["chart"]["rows"]
-    lines += ["", f"mean first response by {'hour of day (opened at)' if result['chart']['by'] == 'hour' else 'department'}"
-              + (f", | = target {human_duration(target)}" if target else "")]
+    lines += [
+        "",
+        f"mean first response by {'hour of day (opened at)' if result['chart']['by'] == 'hour' else 'department'}"
+        + (f", | = target {human_duration(target)}" if target else ""),
+    ]
     scale = max([r["mean"] or 0 for r in rows] + [target or 0]) or 1
     label_width = max([len(r["label"]) for r in rows] + [2])
     for row in rows:
         length = (row["mean"] or 0) / scale * width
-        cells = list(bar * int(length) + ("▌" if bar == "█" and length - int(length) >= 0.5 else ""))
+        cells = list(
+            bar * int(length) + ("▌" if bar == "█" and length - int(length) >= 0.5 else "")
+        )
         cells += [" "] * (width + 1 - len(cells))
         if target:
             mark = min(int(target / scale * width), width)
@@ -236,7 +287,9 @@ def plot(result: dict, path: str) -> None:
     figure, axes = pyplot.subplots(figsize=(10, 4.5))
     axes.bar([r["label"] for r in rows], [(r["mean"] or 0) / 60 for r in rows], color="#3b7dd8")
     if target:
-        axes.axhline(target / 60, color="#d83b3b", linestyle="--", label=f"target {human_duration(target)}")
+        axes.axhline(
+            target / 60, color="#d83b3b", linestyle="--", label=f"target {human_duration(target)}"
+        )
         axes.legend()
     by = "hour of day (opened at)" if result["chart"]["by"] == "hour" else "department"
     axes.set_xlabel(by)

@@ -18,7 +18,9 @@ MIGRATION_NAME = re.compile(r"^(\d{4})_(\w+?)(?:\.(sqlite|postgresql))?\.sql$")
 
 def data_dir() -> Path:
     """Where tix keeps its default store and mail folder (XDG data directory)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
     return Path(base) / "tix"
 
 
@@ -54,7 +56,7 @@ def hide_secrets(text: str, url: str) -> str:
 
 
 def sqlite_path(url: str) -> str:
-    return url[len("sqlite:///"):]
+    return url[len("sqlite:///") :]
 
 
 def dialect(db: pw.Database) -> str:
@@ -103,7 +105,9 @@ def open_database(url: str) -> pw.Database:
             params["password"] = password
         db = pw.PostgresqlDatabase(unquote(parts.path.lstrip("/")) or None, **params)
     else:
-        raise StoreError(f"unsupported database URL {mask_url(url)!r}: use sqlite:/// or postgresql://")
+        raise StoreError(
+            f"unsupported database URL {mask_url(url)!r}: use sqlite:/// or postgresql://"
+        )
     database_proxy.initialize(db)
     return db
 
@@ -114,7 +118,9 @@ def connect(url: str) -> pw.Database:
         db.connect(reuse_if_open=True)
     except pw.OperationalError as exc:
         first_line = (str(exc).strip().splitlines() or ["connection failed"])[0]
-        raise StoreError(f"cannot open store {mask_url(url)}: {hide_secrets(first_line, url)}") from exc
+        raise StoreError(
+            f"cannot open store {mask_url(url)}: {hide_secrets(first_line, url)}"
+        ) from exc
     return db
 
 
@@ -130,8 +136,13 @@ def set_identity(token_hash: str | None) -> None:
     _identity = token_hash
     db = database_proxy.obj
     # Named at once when a transaction is already open (the CLI opens one before it verifies).
-    if (token_hash is not None and db is not None and dialect(db) == "postgresql"
-            and not db.is_closed() and db.in_transaction()):
+    if (
+        token_hash is not None
+        and db is not None
+        and dialect(db) == "postgresql"
+        and not db.is_closed()
+        and db.in_transaction()
+    ):
         db.execute_sql("SELECT set_config('tix.token_hash', %s, true)", (token_hash,))
 
 
@@ -176,6 +187,7 @@ def command_transaction(db: pw.Database | None = None):
 
 
 # -- migrations -------------------------------------------------------------------------------
+
 
 def _migrations_dir() -> Path:
     """The installed tix.sql folder. A plain path rather than importlib.resources, whose import
@@ -259,7 +271,9 @@ def _sqlite_statements(sql: str) -> list[str]:
         if sqlite3.complete_statement(buffer):
             statements.append(buffer.strip())
             buffer = ""
-    if buffer.strip() and not all(l.strip().startswith("--") or not l.strip() for l in buffer.splitlines()):
+    if buffer.strip() and not all(
+        line.strip().startswith("--") or not line.strip() for line in buffer.splitlines()
+    ):
         statements.append(buffer.strip())
     return statements
 
@@ -267,7 +281,9 @@ def _sqlite_statements(sql: str) -> list[str]:
 def _apply_sqlite(db, version, name, sql):
     with transaction(db):
         # Re-checked under the write lock: a concurrent upgrade may have just applied it.
-        if db.execute_sql("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
+        if db.execute_sql(
+            "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+        ).fetchone():
             return False
         for statement in _sqlite_statements(sql):
             db.execute_sql(statement)
@@ -282,7 +298,9 @@ def _apply_postgresql(db, version, name, sql):
     with db.atomic():
         # Two hosts upgrading at once: the second waits here, then finds the version applied.
         db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-        if db.execute_sql("SELECT 1 FROM schema_migrations WHERE version = %s", (version,)).fetchone():
+        if db.execute_sql(
+            "SELECT 1 FROM schema_migrations WHERE version = %s", (version,)
+        ).fetchone():
             return False
         db.execute_sql(sql)
         db.execute_sql(
@@ -301,8 +319,9 @@ def is_current(db: pw.Database) -> bool:
 INSERT_CHUNK = 200
 
 
-def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple],
-                db: pw.Database | None = None) -> None:
+def insert_rows(
+    table: str, columns: tuple[str, ...], rows: list[tuple], db: pw.Database | None = None
+) -> None:
     """Insert many rows with one multi-row INSERT per chunk. For the hourly job's batches:
     peewee's insert_many spent more time converting each value than the database spent
     storing it. Values go to the driver as they are (naive UTC datetimes, str, int, None)."""
@@ -310,7 +329,7 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple],
     names = ", ".join(columns)
     one = "(" + ", ".join([db.param] * len(columns)) + ")"
     for start in range(0, len(rows), INSERT_CHUNK):
-        chunk = rows[start:start + INSERT_CHUNK]
+        chunk = rows[start : start + INSERT_CHUNK]
         params = [value for row in chunk for value in row]
         values = ", ".join([one] * len(chunk))
         db.execute_sql(f"INSERT INTO {table} ({names}) VALUES {values}", params)

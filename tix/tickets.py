@@ -24,8 +24,21 @@ from tix import clock, codes, mail, settings
 from tix.auth import Principal
 from tix.errors import InvalidInput, NotAllowed, NotFound, ticket_not_found
 from tix.models import (
-    PRIORITIES, STATUSES, Account, Agent, AgentDepartment, Attachment, Contact, Department, Event,
-    EscalationFiring, Message, Outbox, Ticket, Service, Watcher,
+    PRIORITIES,
+    STATUSES,
+    Account,
+    Agent,
+    AgentDepartment,
+    Attachment,
+    Contact,
+    Department,
+    EscalationFiring,
+    Event,
+    Message,
+    Outbox,
+    Service,
+    Ticket,
+    Watcher,
 )
 from tix.store import insert_rows, transaction
 
@@ -43,6 +56,7 @@ class NewAttachment:
 
 
 # -- validation -------------------------------------------------------------------------------
+
 
 def clean_subject(subject: str) -> str:
     text = (subject or "").strip()
@@ -119,6 +133,7 @@ def read_attachment(path: str, conf: settings.Settings) -> NewAttachment:
 
 # -- finding tickets --------------------------------------------------------------------------
 
+
 def visible_tickets(principal: Principal):
     query = Ticket.select()
     visible = principal.visible_account_ids()
@@ -152,6 +167,7 @@ def account_for(principal: Principal, handle: str | None) -> Account:
 
 # -- recipients -------------------------------------------------------------------------------
 
+
 def customer_recipients(ticket: Ticket) -> list[mail.Recipient]:
     """The account owner, the contact who opened the ticket, and every contact with ticket
     emails on; nobody else, each once."""
@@ -162,12 +178,26 @@ def customer_recipients_of(batch: list[Ticket]) -> dict[int, list[mail.Recipient
     """customer_recipients of many tickets (a tix-jobs batch) in one query."""
     if not batch:
         return {}
-    contacts = Contact.select(Contact.id, Contact.account, Contact.email, Contact.name, Contact.lang,
-                              Contact.is_owner, Contact.ticket_emails).where(
-        Contact.account.in_(sorted({t.account_id for t in batch}))
-        & ((Contact.is_owner == True) | (Contact.ticket_emails == True)  # noqa: E712
-           | Contact.id.in_(sorted({t.contact_id for t in batch})))
-    ).order_by(Contact.is_owner.desc(), Contact.id)
+    contacts = (
+        Contact.select(
+            Contact.id,
+            Contact.account,
+            Contact.email,
+            Contact.name,
+            Contact.lang,
+            Contact.is_owner,
+            Contact.ticket_emails,
+        )
+        .where(
+            Contact.account.in_(sorted({t.account_id for t in batch}))
+            & (
+                (Contact.is_owner == True)
+                | (Contact.ticket_emails == True)
+                | Contact.id.in_(sorted({t.contact_id for t in batch}))
+            )
+        )
+        .order_by(Contact.is_owner.desc(), Contact.id)
+    )
     by_account: dict[int, list[Contact]] = {}
     for contact in contacts:
         by_account.setdefault(contact.account_id, []).append(contact)
@@ -188,11 +218,14 @@ def customer_recipients_of(batch: list[Ticket]) -> dict[int, list[mail.Recipient
 def agent_recipients(ticket: Ticket, exclude: Principal | None = None) -> list[mail.Recipient]:
     """The assignee if there is one, else the agents of the ticket's department."""
     if ticket.assignee_id:
-        agents = Agent.select().where(Agent.id == ticket.assignee_id, Agent.active == True)  # noqa: E712
+        agents = Agent.select().where(Agent.id == ticket.assignee_id, Agent.active == True)
     else:
-        agents = (Agent.select().join(AgentDepartment)
-                  .where(AgentDepartment.department == ticket.department_id, Agent.active == True)  # noqa: E712
-                  .order_by(Agent.id))
+        agents = (
+            Agent.select()
+            .join(AgentDepartment)
+            .where(AgentDepartment.department == ticket.department_id, Agent.active == True)
+            .order_by(Agent.id)
+        )
     skip = exclude.email.lower() if exclude and exclude.agent else None
     result = [mail.Recipient(a.email, a.name, a.lang) for a in agents if a.email.lower() != skip]
     # Watchers follow the ticket whatever its department or assignee (each once).
@@ -202,9 +235,12 @@ def agent_recipients(ticket: Ticket, exclude: Principal | None = None) -> list[m
 
 def watcher_recipients(ticket: Ticket, exclude: Principal | None = None) -> list[mail.Recipient]:
     """Active agents watching the ticket (`tix watch`), except the one acting."""
-    agents = (Agent.select().join(Watcher, on=(Watcher.agent == Agent.id))
-              .where(Watcher.ticket == ticket.id, Agent.active == True)  # noqa: E712
-              .order_by(Agent.id))
+    agents = (
+        Agent.select()
+        .join(Watcher, on=(Watcher.agent == Agent.id))
+        .where(Watcher.ticket == ticket.id, Agent.active == True)
+        .order_by(Agent.id)
+    )
     skip = exclude.email.lower() if exclude and exclude.agent else None
     return [mail.Recipient(a.email, a.name, a.lang) for a in agents if a.email.lower() != skip]
 
@@ -215,22 +251,41 @@ def _mail_values(ticket: Ticket, **extra) -> dict:
 
 def _mail_values_of(batch: list[Ticket], **extra) -> dict[int, dict]:
     """What the templates say about each ticket of a batch: two queries however many."""
-    departments = {d.id: d.name_en for d in Department.select(Department.id, Department.name_en)
-                   .where(Department.id.in_(sorted({t.department_id for t in batch})))}
-    accounts = {a.id: a.name for a in Account.select(Account.id, Account.name)
-                .where(Account.id.in_(sorted({t.account_id for t in batch})))}
-    return {ticket.id: {
-        "code": ticket.code, "subject": ticket.subject, "priority": ticket.priority,
-        "department": departments[ticket.department_id], "status": ticket.status,
-        "customer": accounts[ticket.account_id], **extra,
-    } for ticket in batch}
+    departments = {
+        d.id: d.name_en
+        for d in Department.select(Department.id, Department.name_en).where(
+            Department.id.in_(sorted({t.department_id for t in batch}))
+        )
+    }
+    accounts = {
+        a.id: a.name
+        for a in Account.select(Account.id, Account.name).where(
+            Account.id.in_(sorted({t.account_id for t in batch}))
+        )
+    }
+    return {
+        ticket.id: {
+            "code": ticket.code,
+            "subject": ticket.subject,
+            "priority": ticket.priority,
+            "department": departments[ticket.department_id],
+            "status": ticket.status,
+            "customer": accounts[ticket.account_id],
+            **extra,
+        }
+        for ticket in batch
+    }
 
 
 # -- the event log ----------------------------------------------------------------------------
 
+
 def _event(ticket: Ticket, actor: str, kind: str, before=None, after=None, at=None) -> Event:
     return Event.create(
-        ticket=ticket, at=at or clock.now(), actor=actor, kind=kind,
+        ticket=ticket,
+        at=at or clock.now(),
+        actor=actor,
+        kind=kind,
         before=json.dumps(before, default=str, sort_keys=True) if before is not None else None,
         after=json.dumps(after, default=str, sort_keys=True) if after is not None else None,
     )
@@ -239,10 +294,15 @@ def _event(ticket: Ticket, actor: str, kind: str, before=None, after=None, at=No
 def _save_attachments(ticket, message, files: list[NewAttachment]) -> None:
     for item in files:
         Attachment.create(
-            ticket=ticket, message=message, filename=item.filename,
-            content_type=item.content_type or mimetypes.guess_type(item.filename)[0]
+            ticket=ticket,
+            message=message,
+            filename=item.filename,
+            content_type=item.content_type
+            or mimetypes.guess_type(item.filename)[0]
             or "application/octet-stream",
-            size=len(item.data), sha256=hashlib.sha256(item.data).hexdigest(), data=item.data,
+            size=len(item.data),
+            sha256=hashlib.sha256(item.data).hexdigest(),
+            data=item.data,
             created_at=clock.now(),
         )
 
@@ -279,20 +339,34 @@ def cancel_pending_reminders(ticket_ids: list[int]) -> int:
     retrying, or claimed but not started (the claiming run then finds the row no longer its own
     and skips it). One already being handed over may be delivered: it is left alone, and its
     delivery arms nothing (reminder_delivered checks the wait it belongs to)."""
-    return (Outbox.update(status="cancelled", claimed_by=None, lease_until=None,
-                          last_error=REMINDER_CANCELLED)
-            .where(Outbox.ticket.in_(ticket_ids), Outbox.kind == "reminder",
-                   Outbox.status.in_(("pending", "failed"))
-                   | ((Outbox.status == "sending") & Outbox.attempt_started_at.is_null()))
-            .execute())
+    return (
+        Outbox.update(
+            status="cancelled", claimed_by=None, lease_until=None, last_error=REMINDER_CANCELLED
+        )
+        .where(
+            Outbox.ticket.in_(ticket_ids),
+            Outbox.kind == "reminder",
+            Outbox.status.in_(("pending", "failed"))
+            | ((Outbox.status == "sending") & Outbox.attempt_started_at.is_null()),
+        )
+        .execute()
+    )
 
 
 # -- transitions ------------------------------------------------------------------------------
 
+
 def create(
-    principal: Principal, *, department: str, priority: str, subject: str, body: str,
-    account: str | None = None, service: str | None = None,
-    attachments: list[NewAttachment] | None = None, conf: settings.Settings | None = None,
+    principal: Principal,
+    *,
+    department: str,
+    priority: str,
+    subject: str,
+    body: str,
+    account: str | None = None,
+    service: str | None = None,
+    attachments: list[NewAttachment] | None = None,
+    conf: settings.Settings | None = None,
     assistant_note: str | None = None,
 ) -> Ticket:
     """`assistant_note`: the ticket assistant's findings (tix/checks.py), filed as an internal
@@ -307,38 +381,72 @@ def create(
         owner_account = account_for(principal, account)
         svc = None
         if service:
-            svc = Service.get_or_none(Service.account == owner_account, Service.name == service.strip().lower())
+            svc = Service.get_or_none(
+                Service.account == owner_account, Service.name == service.strip().lower()
+            )
             if svc is None:
                 raise InvalidInput(f"account {owner_account.handle} has no service {service!r}")
         opener = principal.contact
         if opener is None or opener.account_id != owner_account.id:
             # An agent or a reseller files for the customer: the customer's owner is the opener.
-            opener = (Contact.select().where(Contact.account == owner_account)
-                      .order_by(Contact.is_owner.desc(), Contact.id).first())
+            opener = (
+                Contact.select()
+                .where(Contact.account == owner_account)
+                .order_by(Contact.is_owner.desc(), Contact.id)
+                .first()
+            )
             if opener is None:
                 raise InvalidInput(f"account {owner_account.handle} has no contacts")
         now = clock.now()
         ticket = _insert_with_fresh_code(
-            subject=subject, department=dept, priority=priority, status="open",
-            account=owner_account, contact=opener, service=svc, created_at=now, updated_at=now,
+            subject=subject,
+            department=dept,
+            priority=priority,
+            status="open",
+            account=owner_account,
+            contact=opener,
+            service=svc,
+            created_at=now,
+            updated_at=now,
             last_customer_activity_at=now if principal.contact else None,
         )
         message = Message.create(
-            ticket=ticket, author_agent=principal.agent, author_contact=principal.contact,
-            body=body, created_at=now,
+            ticket=ticket,
+            author_agent=principal.agent,
+            author_contact=principal.contact,
+            body=body,
+            created_at=now,
         )
         _save_attachments(ticket, message, attachments)
-        _event(ticket, principal.actor, "created", after={
-            "status": "open", "department": dept.slug, "priority": priority, "subject": subject,
-        })
+        _event(
+            ticket,
+            principal.actor,
+            "created",
+            after={
+                "status": "open",
+                "department": dept.slug,
+                "priority": priority,
+                "subject": subject,
+            },
+        )
         if assistant_note:
             # Stamped after the `created` event, so the history reads in the order it happened.
             _file_assistant_note(ticket, assistant_note, clock.now())
         values = _mail_values(ticket, body=body)
-        mail.queue(kind="ticket-created", recipients=customer_recipients(ticket), values=values,
-                   ticket=ticket, conf=conf)
-        mail.queue(kind="agent-new-ticket", recipients=agent_recipients(ticket, principal),
-                   values=values, ticket=ticket, conf=conf)
+        mail.queue(
+            kind="ticket-created",
+            recipients=customer_recipients(ticket),
+            values=values,
+            ticket=ticket,
+            conf=conf,
+        )
+        mail.queue(
+            kind="agent-new-ticket",
+            recipients=agent_recipients(ticket, principal),
+            values=values,
+            ticket=ticket,
+            conf=conf,
+        )
     return ticket
 
 
@@ -348,8 +456,9 @@ def _file_assistant_note(ticket: Ticket, note: str, now) -> None:
     neither write nor read back an internal note."""
     db = Ticket._meta.database.obj
     if isinstance(db, pw.PostgresqlDatabase):
-        db.execute_sql("SELECT tix_add_assistant_note(%s, %s, %s, %s)",
-                       (ticket.id, note, now, ASSISTANT_ACTOR))
+        db.execute_sql(
+            "SELECT tix_add_assistant_note(%s, %s, %s, %s)", (ticket.id, note, now, ASSISTANT_ACTOR)
+        )
         return
     Message.create(ticket=ticket, body=note, internal=True, created_at=now)
     _event(ticket, ASSISTANT_ACTOR, "note", at=now)
@@ -364,8 +473,13 @@ def _insert_with_fresh_code(**fields) -> Ticket:
 
 
 def reply(
-    principal: Principal, ticket: Ticket, body: str, *, internal: bool = False,
-    attachments: list[NewAttachment] | None = None, conf: settings.Settings | None = None,
+    principal: Principal,
+    ticket: Ticket,
+    body: str,
+    *,
+    internal: bool = False,
+    attachments: list[NewAttachment] | None = None,
+    conf: settings.Settings | None = None,
 ) -> Message:
     conf = conf or settings.load()
     attachments = attachments or []
@@ -392,8 +506,12 @@ def reply(
             if before == "closed":
                 changes.update(closed_at=None, closed_by=None, close_reason=None)
         message = Message.create(
-            ticket=ticket, author_agent=principal.agent, author_contact=principal.contact,
-            body=body, internal=internal, created_at=now,
+            ticket=ticket,
+            author_agent=principal.agent,
+            author_contact=principal.contact,
+            body=body,
+            internal=internal,
+            created_at=now,
         )
         _save_attachments(ticket, message, attachments)
         # An internal note leaves the ticket untouched, updated_at included: customers see
@@ -402,17 +520,36 @@ def reply(
             _apply(ticket, changes)
         _event(ticket, principal.actor, kind, before={"status": before}, after={"status": after})
         if before == "closed" and after == "open":
-            _event(ticket, principal.actor, "reopened", before={"status": "closed"}, after={"status": "open"})
+            _event(
+                ticket,
+                principal.actor,
+                "reopened",
+                before={"status": "closed"},
+                after={"status": "open"},
+            )
         if kind == "agent-reply":
-            mail.queue(kind="agent-reply", recipients=customer_recipients(ticket),
-                       values=_mail_values(ticket, body=body, author=principal.name),
-                       ticket=ticket, conf=conf)
-            mail.queue(kind="agent-watch-reply", recipients=watcher_recipients(ticket, principal),
-                       values=_mail_values(ticket, body=body, author=principal.name),
-                       ticket=ticket, conf=conf)
+            mail.queue(
+                kind="agent-reply",
+                recipients=customer_recipients(ticket),
+                values=_mail_values(ticket, body=body, author=principal.name),
+                ticket=ticket,
+                conf=conf,
+            )
+            mail.queue(
+                kind="agent-watch-reply",
+                recipients=watcher_recipients(ticket, principal),
+                values=_mail_values(ticket, body=body, author=principal.name),
+                ticket=ticket,
+                conf=conf,
+            )
         elif kind == "customer-reply":
-            mail.queue(kind="agent-customer-reply", recipients=agent_recipients(ticket),
-                       values=_mail_values(ticket, body=body), ticket=ticket, conf=conf)
+            mail.queue(
+                kind="agent-customer-reply",
+                recipients=agent_recipients(ticket),
+                values=_mail_values(ticket, body=body),
+                ticket=ticket,
+                conf=conf,
+            )
     return message
 
 
@@ -425,54 +562,106 @@ def close(principal: Principal, ticket: Ticket, *, conf: settings.Settings | Non
         before = ticket.status
         reason = "agent" if principal.agent else "customer"
         now = clock.now()
-        _apply(ticket, dict(CLOCK_CLEARED, status="closed", closed_at=now,
-                            closed_by=principal.email, close_reason=reason))
-        _event(ticket, principal.actor, "closed", before={"status": before},
-               after={"status": "closed", "reason": reason})
-        mail.queue(kind="closed", recipients=customer_recipients(ticket),
-                   values=_mail_values(ticket), ticket=ticket, conf=conf)
+        _apply(
+            ticket,
+            dict(
+                CLOCK_CLEARED,
+                status="closed",
+                closed_at=now,
+                closed_by=principal.email,
+                close_reason=reason,
+            ),
+        )
+        _event(
+            ticket,
+            principal.actor,
+            "closed",
+            before={"status": before},
+            after={"status": "closed", "reason": reason},
+        )
+        mail.queue(
+            kind="closed",
+            recipients=customer_recipients(ticket),
+            values=_mail_values(ticket),
+            ticket=ticket,
+            conf=conf,
+        )
     return ticket
 
 
-def reopen(principal: Principal, ticket: Ticket, body: str | None = None, *,
-           conf: settings.Settings | None = None) -> Ticket:
+def reopen(
+    principal: Principal,
+    ticket: Ticket,
+    body: str | None = None,
+    *,
+    conf: settings.Settings | None = None,
+) -> Ticket:
     conf = conf or settings.load()
     if body is not None:
         body = clean_body(body, conf)
     with transaction():
         ticket = _locked(ticket)
         if ticket.status != "closed":
-            raise NotAllowed(f"ticket {ticket.code} is {ticket.status}, not closed: nothing to reopen")
+            raise NotAllowed(
+                f"ticket {ticket.code} is {ticket.status}, not closed: nothing to reopen"
+            )
         if ticket.merged_into_id:
-            raise NotAllowed(f"ticket {ticket.code} was merged into "
-                             f"{merged_target(ticket).code}: reopen or reply there")
+            raise NotAllowed(
+                f"ticket {ticket.code} was merged into "
+                f"{merged_target(ticket).code}: reopen or reply there"
+            )
         now = clock.now()
-        changes = dict(CLOCK_CLEARED, status="open", closed_at=None, closed_by=None, close_reason=None)
+        changes = dict(
+            CLOCK_CLEARED, status="open", closed_at=None, closed_by=None, close_reason=None
+        )
         if principal.contact:
             changes["last_customer_activity_at"] = now
         if body:
-            Message.create(ticket=ticket, author_agent=principal.agent,
-                           author_contact=principal.contact, body=body, created_at=now)
+            Message.create(
+                ticket=ticket,
+                author_agent=principal.agent,
+                author_contact=principal.contact,
+                body=body,
+                created_at=now,
+            )
         _apply(ticket, changes)
-        _event(ticket, principal.actor, "reopened", before={"status": "closed"}, after={"status": "open"})
+        _event(
+            ticket,
+            principal.actor,
+            "reopened",
+            before={"status": "closed"},
+            after={"status": "open"},
+        )
         values = _mail_values(ticket, body=body or "")
         if principal.agent:
-            mail.queue(kind="reopened", recipients=customer_recipients(ticket), values=values,
-                       ticket=ticket, conf=conf)
+            mail.queue(
+                kind="reopened",
+                recipients=customer_recipients(ticket),
+                values=values,
+                ticket=ticket,
+                conf=conf,
+            )
         else:
-            mail.queue(kind="reopened", recipients=agent_recipients(ticket), values=values,
-                       ticket=ticket, conf=conf)
+            mail.queue(
+                kind="reopened",
+                recipients=agent_recipients(ticket),
+                values=values,
+                ticket=ticket,
+                conf=conf,
+            )
     return ticket
 
 
-def set_status(principal: Principal, ticket: Ticket, status: str, *,
-               conf: settings.Settings | None = None) -> Ticket:
+def set_status(
+    principal: Principal, ticket: Ticket, status: str, *, conf: settings.Settings | None = None
+) -> Ticket:
     conf = conf or settings.load()
     principal.require_agent("set a ticket's status")
     if status not in AGENT_STATUSES:
         if status in STATUSES:
             raise InvalidInput(
-                f"status {status!r} is set by the lifecycle, not by hand: use reply, close or reopen")
+                f"status {status!r} is set by the lifecycle, not by hand: use reply, close or reopen"
+            )
         raise InvalidInput(f"unknown status {status!r}: use one of {', '.join(AGENT_STATUSES)}")
     with transaction():
         ticket = _locked(ticket)
@@ -482,18 +671,31 @@ def set_status(principal: Principal, ticket: Ticket, status: str, *,
             raise NotAllowed(f"ticket {ticket.code} is already {status}")
         before = ticket.status
         _apply(ticket, dict(CLOCK_CLEARED, status=status))
-        _event(ticket, principal.actor, "status", before={"status": before}, after={"status": status})
-        mail.queue(kind="status-changed", recipients=customer_recipients(ticket),
-                   values=_mail_values(ticket), ticket=ticket, conf=conf)
+        _event(
+            ticket, principal.actor, "status", before={"status": before}, after={"status": status}
+        )
+        mail.queue(
+            kind="status-changed",
+            recipients=customer_recipients(ticket),
+            values=_mail_values(ticket),
+            ticket=ticket,
+            conf=conf,
+        )
     return ticket
 
 
 UNCHANGED = object()
 
 
-def reassign(principal: Principal, ticket: Ticket, *, department: str | None = None,
-             agent_email=UNCHANGED, priority: str | None = None,
-             conf: settings.Settings | None = None) -> Ticket:
+def reassign(
+    principal: Principal,
+    ticket: Ticket,
+    *,
+    department: str | None = None,
+    agent_email=UNCHANGED,
+    priority: str | None = None,
+    conf: settings.Settings | None = None,
+) -> Ticket:
     conf = conf or settings.load()
     principal.require_agent("reassign tickets or change their priority")
     if department is None and agent_email is UNCHANGED and priority is None:
@@ -513,12 +715,15 @@ def reassign(principal: Principal, ticket: Ticket, *, department: str | None = N
         if agent_email is not UNCHANGED:
             if agent_email is not None:
                 new_assignee = Agent.get_or_none(
-                    pw.fn.LOWER(Agent.email) == agent_email.strip().lower(), Agent.active == True)  # noqa: E712
+                    pw.fn.LOWER(Agent.email) == agent_email.strip().lower(), Agent.active == True
+                )
                 if new_assignee is None:
                     raise InvalidInput(f"no active agent {agent_email!r}")
             new_id = new_assignee.id if new_assignee else None
             if new_id != ticket.assignee_id:
-                before["assignee"] = Agent.get_by_id(ticket.assignee_id).email if ticket.assignee_id else None
+                before["assignee"] = (
+                    Agent.get_by_id(ticket.assignee_id).email if ticket.assignee_id else None
+                )
                 after["assignee"] = new_assignee.email if new_assignee else None
                 changes["assignee"] = new_id
         if priority is not None and priority != ticket.priority:
@@ -530,24 +735,45 @@ def reassign(principal: Principal, ticket: Ticket, *, department: str | None = N
         _event(ticket, principal.actor, "reassigned", before=before, after=after)
         # The new technician hears of it, unless they assigned it to themselves.
         if changes.get("assignee") and changes["assignee"] != principal.agent.id:
-            mail.queue(kind="agent-assigned",
-                       recipients=[mail.Recipient(new_assignee.email, new_assignee.name, new_assignee.lang)],
-                       values=_mail_values(ticket), ticket=ticket, conf=conf)
+            mail.queue(
+                kind="agent-assigned",
+                recipients=[
+                    mail.Recipient(new_assignee.email, new_assignee.name, new_assignee.lang)
+                ],
+                values=_mail_values(ticket),
+                ticket=ticket,
+                conf=conf,
+            )
     return ticket
 
 
 # -- email in (tix-jobs mail-in) ---------------------------------------------------------------
 
-def log_auto_reply(ticket: Ticket, *, actor: str, sender: str, subject: str, reason: str,
-                   message_id: str | None = None) -> Event:
+
+def log_auto_reply(
+    ticket: Ticket,
+    *,
+    actor: str,
+    sender: str,
+    subject: str,
+    reason: str,
+    message_id: str | None = None,
+) -> Event:
     """An out-of-office answer, a bounce or other automatic mail about a ticket: logged, and
     nothing else. It is not customer activity, so no status, clock or reminder changes, and
     it is never answered (answering robots is how mail loops start)."""
     with transaction():
-        return _event(ticket, actor, "auto-reply", after={
-            "from": sender, "subject": mail.header_safe(subject), "reason": reason,
-            "message_id": message_id,
-        })
+        return _event(
+            ticket,
+            actor,
+            "auto-reply",
+            after={
+                "from": sender,
+                "subject": mail.header_safe(subject),
+                "reason": reason,
+                "message_id": message_id,
+            },
+        )
 
 
 # -- the agents' desk: claim, merge, escalate (issue 7) ----------------------------------------
@@ -565,8 +791,9 @@ def merged_target(ticket: Ticket) -> Ticket:
     return ticket
 
 
-def claim_next(principal: Principal, *, department: str | None = None,
-               conf: settings.Settings | None = None) -> Ticket | None:
+def claim_next(
+    principal: Principal, *, department: str | None = None, conf: settings.Settings | None = None
+) -> Ticket | None:
     """Assign to this agent the most urgent unassigned ticket waiting in their departments
     (emergency first, then by how long the customer has waited); None if there is none.
 
@@ -576,8 +803,10 @@ def claim_next(principal: Principal, *, department: str | None = None,
     conf = conf or settings.load()
     principal.require_agent("claim tickets")
     agent = principal.agent
-    dept_ids = [link.department_id for link in
-                AgentDepartment.select().where(AgentDepartment.agent == agent.id)]
+    dept_ids = [
+        link.department_id
+        for link in AgentDepartment.select().where(AgentDepartment.agent == agent.id)
+    ]
     if department is not None:
         dept = department_by_slug(department)
         if dept.id not in dept_ids:
@@ -587,11 +816,16 @@ def claim_next(principal: Principal, *, department: str | None = None,
         raise NotAllowed("you belong to no department: ask an admin to add you to one")
     waited_since = pw.fn.COALESCE(Ticket.last_customer_activity_at, Ticket.created_at)
     with transaction():
-        query = (Ticket.select()
-                 .where(Ticket.assignee.is_null(), Ticket.status.in_(AWAITING_AGENT),
-                        Ticket.department.in_(dept_ids))
-                 .order_by(Ticket.priority.desc(), waited_since, Ticket.id)
-                 .limit(1))
+        query = (
+            Ticket.select()
+            .where(
+                Ticket.assignee.is_null(),
+                Ticket.status.in_(AWAITING_AGENT),
+                Ticket.department.in_(dept_ids),
+            )
+            .order_by(Ticket.priority.desc(), waited_since, Ticket.id)
+            .limit(1)
+        )
         if not isinstance(Ticket._meta.database.obj, pw.SqliteDatabase):
             query = query.for_update(skip_locked=True)
         ticket = next(iter(query), None)
@@ -600,13 +834,19 @@ def claim_next(principal: Principal, *, department: str | None = None,
         _apply(ticket, {"assignee": agent.id})
         # Logged like a reassignment to oneself (`tix reassign CODE --agent me`), which also
         # means no email: the agent who claims it is the one who would be told.
-        _event(ticket, principal.actor, "reassigned", before={"assignee": None},
-               after={"assignee": agent.email, "claimed": True})
+        _event(
+            ticket,
+            principal.actor,
+            "reassigned",
+            before={"assignee": None},
+            after={"assignee": agent.email, "claimed": True},
+        )
     return ticket
 
 
-def merge(principal: Principal, source: Ticket, target: Ticket, *,
-          conf: settings.Settings | None = None) -> Ticket:
+def merge(
+    principal: Principal, source: Ticket, target: Ticket, *, conf: settings.Settings | None = None
+) -> Ticket:
     """Merge `source` into `target`: its messages and attachments move to `target` (its events
     stay where the append-only log wrote them and are read through `history`), `source` is
     closed pointing at `target`, and the customers of both get one email each."""
@@ -619,16 +859,21 @@ def merge(principal: Principal, source: Ticket, target: Ticket, *,
         locked = {t.id: _locked(t) for t in sorted((source, target), key=lambda t: t.id)}
         source, target = locked[source.id], locked[target.id]
         if source.merged_into_id:
-            raise NotAllowed(f"ticket {source.code} is already merged into "
-                             f"{merged_target(source).code}")
+            raise NotAllowed(
+                f"ticket {source.code} is already merged into {merged_target(source).code}"
+            )
         if target.merged_into_id:
-            raise NotAllowed(f"ticket {target.code} was merged into "
-                             f"{merged_target(target).code}: merge into that one")
+            raise NotAllowed(
+                f"ticket {target.code} was merged into "
+                f"{merged_target(target).code}: merge into that one"
+            )
         if target.status == "closed":
             raise NotAllowed(f"ticket {target.code} is closed: reopen it before merging into it")
         if source.account_id != target.account_id:
             # A merged thread is shown to the target's customer: never another account's.
-            raise NotAllowed(f"tickets {source.code} and {target.code} belong to different accounts")
+            raise NotAllowed(
+                f"tickets {source.code} and {target.code} belong to different accounts"
+            )
         recipients = customer_recipients(target)
         known = {r.email.lower() for r in recipients}
         recipients += [r for r in customer_recipients(source) if r.email.lower() not in known]
@@ -643,19 +888,40 @@ def merge(principal: Principal, source: Ticket, target: Ticket, *,
         # Tickets merged into `source` before now point straight at `target`.
         Ticket.update(merged_into=target.id).where(Ticket.merged_into == source.id).execute()
         before = source.status
-        _apply(source, dict(CLOCK_CLEARED, status="closed", closed_at=now, closed_by=principal.email,
-                            close_reason="merged", merged_into=target.id))
+        _apply(
+            source,
+            dict(
+                CLOCK_CLEARED,
+                status="closed",
+                closed_at=now,
+                closed_by=principal.email,
+                close_reason="merged",
+                merged_into=target.id,
+            ),
+        )
         target_changes = {}
-        latest = max(filter(None, [source.last_customer_activity_at, target.last_customer_activity_at]),
-                     default=None)
+        latest = max(
+            filter(None, [source.last_customer_activity_at, target.last_customer_activity_at]),
+            default=None,
+        )
         if latest != target.last_customer_activity_at:
             target_changes["last_customer_activity_at"] = latest
         _apply(target, target_changes)
-        _event(source, principal.actor, "merged", before={"status": before},
-               after={"status": "closed", "reason": "merged", "into": target.code})
+        _event(
+            source,
+            principal.actor,
+            "merged",
+            before={"status": before},
+            after={"status": "closed", "reason": "merged", "into": target.code},
+        )
         _event(target, principal.actor, "merged-in", after={"from": source.code})
-        mail.queue(kind="merged", recipients=recipients,
-                   values=_mail_values(target, merged_code=source.code), ticket=target, conf=conf)
+        mail.queue(
+            kind="merged",
+            recipients=recipients,
+            values=_mail_values(target, merged_code=source.code),
+            ticket=target,
+            conf=conf,
+        )
     return target
 
 
@@ -664,9 +930,17 @@ def waiting_period_start(ticket: Ticket):
     return ticket.last_customer_activity_at or ticket.created_at
 
 
-def escalate(ticket: Ticket, *, rule: str, period_start, still_applies,
-             priority: str | None = None, assignee: Agent | None = None,
-             notify: Agent | None = None, conf: settings.Settings | None = None) -> dict | None:
+def escalate(
+    ticket: Ticket,
+    *,
+    rule: str,
+    period_start,
+    still_applies,
+    priority: str | None = None,
+    assignee: Agent | None = None,
+    notify: Agent | None = None,
+    conf: settings.Settings | None = None,
+) -> dict | None:
     """Fire escalation `rule` on a ticket, once per waiting period: raise its priority (never
     lower it), reassign it, notify someone. `still_applies(ticket)` re-checks the rule on the
     locked, current row, so a reply that landed since the selection wins. Returns the changes,
@@ -677,12 +951,16 @@ def escalate(ticket: Ticket, *, rule: str, period_start, still_applies,
         if waiting_period_start(ticket) != period_start or not still_applies(ticket):
             return None
         fired = EscalationFiring.select().where(
-            EscalationFiring.rule == rule, EscalationFiring.ticket == ticket.id,
-            EscalationFiring.period_start == period_start)
+            EscalationFiring.rule == rule,
+            EscalationFiring.ticket == ticket.id,
+            EscalationFiring.period_start == period_start,
+        )
         if fired.exists():
             return None
         now = clock.now()
-        EscalationFiring.create(rule=rule, ticket=ticket.id, period_start=period_start, fired_at=now)
+        EscalationFiring.create(
+            rule=rule, ticket=ticket.id, period_start=period_start, fired_at=now
+        )
         before, after, changes = {}, {"rule": rule}, {}
         if priority and PRIORITIES.index(priority) > PRIORITIES.index(ticket.priority):
             before["priority"], after["priority"] = ticket.priority, priority
@@ -697,36 +975,58 @@ def escalate(ticket: Ticket, *, rule: str, period_start, still_applies,
         _event(ticket, "job:escalate", "escalated", before=before, after=after)
         values = _mail_values(ticket, rule=rule)
         if "assignee" in changes:
-            mail.queue(kind="agent-assigned", recipients=[mail.Recipient(assignee.email, assignee.name, assignee.lang)],
-                       values=values, ticket=ticket, conf=conf)
+            mail.queue(
+                kind="agent-assigned",
+                recipients=[mail.Recipient(assignee.email, assignee.name, assignee.lang)],
+                values=values,
+                ticket=ticket,
+                conf=conf,
+            )
         if notify is not None:
-            mail.queue(kind="agent-escalated", recipients=[mail.Recipient(notify.email, notify.name, notify.lang)],
-                       values=values, ticket=ticket, conf=conf)
+            mail.queue(
+                kind="agent-escalated",
+                recipients=[mail.Recipient(notify.email, notify.name, notify.lang)],
+                values=values,
+                ticket=ticket,
+                conf=conf,
+            )
     return after
 
 
 # -- reading ----------------------------------------------------------------------------------
 
+
 def thread(principal: Principal, ticket: Ticket) -> list[Message]:
     """The ticket's messages in order; customers never receive internal notes."""
-    query = (Message.select(Message, Agent, Contact)
-             .join(Agent, pw.JOIN.LEFT_OUTER, on=(Message.author_agent == Agent.id))
-             .switch(Message)
-             .join(Contact, pw.JOIN.LEFT_OUTER, on=(Message.author_contact == Contact.id))
-             .where(Message.ticket == ticket.id)
-             .order_by(Message.created_at, Message.id))
+    query = (
+        Message.select(Message, Agent, Contact)
+        .join(Agent, pw.JOIN.LEFT_OUTER, on=(Message.author_agent == Agent.id))
+        .switch(Message)
+        .join(Contact, pw.JOIN.LEFT_OUTER, on=(Message.author_contact == Contact.id))
+        .where(Message.ticket == ticket.id)
+        .order_by(Message.created_at, Message.id)
+    )
     if not principal.agent:
-        query = query.where(Message.internal == False)  # noqa: E712
+        query = query.where(Message.internal == False)
     return list(query)
 
 
 def attachments_of(principal: Principal, ticket: Ticket) -> list[Attachment]:
-    query = (Attachment.select(Attachment.id, Attachment.filename, Attachment.content_type,
-                               Attachment.size, Attachment.created_at, Attachment.message)
-             .join(Message, pw.JOIN.LEFT_OUTER, on=(Attachment.message == Message.id))
-             .where(Attachment.ticket == ticket.id).order_by(Attachment.id))
+    query = (
+        Attachment.select(
+            Attachment.id,
+            Attachment.filename,
+            Attachment.content_type,
+            Attachment.size,
+            Attachment.created_at,
+            Attachment.message,
+        )
+        .join(Message, pw.JOIN.LEFT_OUTER, on=(Attachment.message == Message.id))
+        .where(Attachment.ticket == ticket.id)
+        .order_by(Attachment.id)
+    )
     if not principal.agent:
-        query = query.where((Message.internal == False) | (Message.id.is_null()))  # noqa: E712
+        query = query.where((Message.internal == False) | (Message.id.is_null()))
     return list(query)
 
 
@@ -740,26 +1040,41 @@ def get_attachment(principal: Principal, ticket: Ticket, attachment_id: int) -> 
 def history(principal: Principal, ticket: Ticket) -> list[Event]:
     # Events are append-only, so a merge leaves them on the merged ticket: read them from there.
     merged = Ticket.select(Ticket.id).where(Ticket.merged_into == ticket.id)
-    query = (Event.select().where((Event.ticket == ticket.id) | Event.ticket.in_(merged))
-             .order_by(Event.at, Event.id))
+    query = (
+        Event.select()
+        .where((Event.ticket == ticket.id) | Event.ticket.in_(merged))
+        .order_by(Event.at, Event.id)
+    )
     if not principal.agent:
         query = query.where(Event.kind != "note")
     return list(query)
 
 
 def list_tickets(
-    principal: Principal, *, statuses: list[str] | None = None, department: str | None = None,
-    priority: str | None = None, assignee: str | None = None, account: str | None = None,
-    since=None, include_closed: bool = False, limit: int | None = None, matching=None,
+    principal: Principal,
+    *,
+    statuses: list[str] | None = None,
+    department: str | None = None,
+    priority: str | None = None,
+    assignee: str | None = None,
+    account: str | None = None,
+    since=None,
+    include_closed: bool = False,
+    limit: int | None = None,
+    matching=None,
 ) -> list[Ticket]:
     """Tickets this principal may see, with filters. Agents get the queue order (priority, then
     age); customers their history, newest first. `matching` is an extra condition on Ticket
     (`tix search` passes its full-text match)."""
-    query = (visible_tickets(principal)
-             .select(Ticket, Department, Account, Agent)
-             .join(Department, on=(Ticket.department == Department.id)).switch(Ticket)
-             .join(Account, on=(Ticket.account == Account.id)).switch(Ticket)
-             .join(Agent, pw.JOIN.LEFT_OUTER, on=(Ticket.assignee == Agent.id)))
+    query = (
+        visible_tickets(principal)
+        .select(Ticket, Department, Account, Agent)
+        .join(Department, on=(Ticket.department == Department.id))
+        .switch(Ticket)
+        .join(Account, on=(Ticket.account == Account.id))
+        .switch(Ticket)
+        .join(Agent, pw.JOIN.LEFT_OUTER, on=(Ticket.assignee == Agent.id))
+    )
     if statuses:
         for status in statuses:
             if status not in STATUSES:
@@ -820,20 +1135,27 @@ def wait_text(delay) -> str:
     return f"{seconds} s"
 
 
-def due_for_reminder(conf: settings.Settings, now, *, after_id: int = 0,
-                     limit: int | None = None) -> list[Ticket]:
+def due_for_reminder(
+    conf: settings.Settings, now, *, after_id: int = 0, limit: int | None = None
+) -> list[Ticket]:
     """Tickets waiting on the customer for at least remind_after and not yet reminded (their
     id and code: remind_batch reads the rest as it changes them)."""
-    return list(Ticket.select(Ticket.id, Ticket.code)
-                .where(reminder_due(conf, now), Ticket.id > after_id)
-                .order_by(Ticket.id).limit(limit or conf.batch_size))
+    return list(
+        Ticket.select(Ticket.id, Ticket.code)
+        .where(reminder_due(conf, now), Ticket.id > after_id)
+        .order_by(Ticket.id)
+        .limit(limit or conf.batch_size)
+    )
 
 
 def reminder_due(conf: settings.Settings, now):
     """The rule, in one place for the select and the compare-and-set: answered, waiting on the
     customer for at least remind_after, not yet reminded."""
-    return ((Ticket.status == "answered") & Ticket.reminded_at.is_null()
-            & (Ticket.waiting_since <= now - conf.remind_after))
+    return (
+        (Ticket.status == "answered")
+        & Ticket.reminded_at.is_null()
+        & (Ticket.waiting_since <= now - conf.remind_after)
+    )
 
 
 def remind(ticket: Ticket, *, conf: settings.Settings, now=None) -> bool:
@@ -848,12 +1170,14 @@ def remind_batch(batch: list[Ticket], *, conf: settings.Settings, now=None) -> l
     now = now or clock.now()
     still_due = reminder_due(conf, now)
     with transaction():
-        done = _update_still_due(batch, still_due, reminded_at=now, reminder_delivered_at=None,
-                                 updated_at=now)
+        done = _update_still_due(
+            batch, still_due, reminded_at=now, reminder_delivered_at=None, updated_at=now
+        )
         _job_events(done, "reminded", after={"reminded_at": now}, at=now)
         # reminder_of ties each email to this wait: a late delivery never arms a newer one.
-        _job_mail(done, "reminder", conf, now, reminder_of=now,
-                  close_after=wait_text(conf.close_after))
+        _job_mail(
+            done, "reminder", conf, now, reminder_of=now, close_after=wait_text(conf.close_after)
+        )
     return done
 
 
@@ -874,19 +1198,31 @@ def _update_still_due(batch: list[Ticket], still_due, **changes) -> list[Ticket]
 
 
 # What the jobs read of a ticket they changed: enough for its event and its emails.
-JOB_FIELDS = (Ticket.id, Ticket.code, Ticket.subject, Ticket.priority, Ticket.status,
-              Ticket.department, Ticket.account, Ticket.contact)
+JOB_FIELDS = (
+    Ticket.id,
+    Ticket.code,
+    Ticket.subject,
+    Ticket.priority,
+    Ticket.status,
+    Ticket.department,
+    Ticket.account,
+    Ticket.contact,
+)
 
 
 def _job_events(done: list[Ticket], kind: str, *, at, before=None, after=None) -> None:
     before = json.dumps(before, default=str, sort_keys=True) if before is not None else None
     after = json.dumps(after, default=str, sort_keys=True) if after is not None else None
-    insert_rows("events", ("ticket_id", "at", "actor", "kind", "before", "after"),
-                [(t.id, at, JOBS_ACTOR, kind, before, after) for t in done])
+    insert_rows(
+        "events",
+        ("ticket_id", "at", "actor", "kind", "before", "after"),
+        [(t.id, at, JOBS_ACTOR, kind, before, after) for t in done],
+    )
 
 
-def _job_mail(done: list[Ticket], kind: str, conf: settings.Settings, now, *, reminder_of=None,
-              **extra) -> None:
+def _job_mail(
+    done: list[Ticket], kind: str, conf: settings.Settings, now, *, reminder_of=None, **extra
+) -> None:
     """The customers' emails of a batch: recipients and template values fetched for the whole
     batch, each template read once, rows inserted a few hundred at a time."""
     if not done:
@@ -895,40 +1231,65 @@ def _job_mail(done: list[Ticket], kind: str, conf: settings.Settings, now, *, re
     values = _mail_values_of(done, **extra)
     templates, rows = {}, []
     for ticket in done:
-        rows += mail.outbox_rows(kind=kind, recipients=recipients[ticket.id],
-                                 values=values[ticket.id], ticket_id=ticket.id, conf=conf, now=now,
-                                 reminder_of=reminder_of, templates=templates)
+        rows += mail.outbox_rows(
+            kind=kind,
+            recipients=recipients[ticket.id],
+            values=values[ticket.id],
+            ticket_id=ticket.id,
+            conf=conf,
+            now=now,
+            reminder_of=reminder_of,
+            templates=templates,
+        )
     mail.insert_outbox_rows(rows)
 
 
 def reminder_delivered(ticket_id: int, reminder_of, at) -> bool:
     """Called by the dispatcher inside the transaction that marks a reminder email sent: starts
     the auto-close countdown, but only if the ticket still waits on that very reminder."""
-    changed = (Ticket.update(reminder_delivered_at=at)
-               .where(Ticket.id == ticket_id, Ticket.status == "answered",
-                      Ticket.reminded_at == reminder_of, Ticket.reminder_delivered_at.is_null())
-               .execute())
+    changed = (
+        Ticket.update(reminder_delivered_at=at)
+        .where(
+            Ticket.id == ticket_id,
+            Ticket.status == "answered",
+            Ticket.reminded_at == reminder_of,
+            Ticket.reminder_delivered_at.is_null(),
+        )
+        .execute()
+    )
     if changed != 1:
         return False
-    _event(Ticket.get_by_id(ticket_id), JOBS_ACTOR, "reminder-delivered",
-           after={"reminder_delivered_at": at}, at=at)
+    _event(
+        Ticket.get_by_id(ticket_id),
+        JOBS_ACTOR,
+        "reminder-delivered",
+        after={"reminder_delivered_at": at},
+        at=at,
+    )
     return True
 
 
-def due_for_autoclose(conf: settings.Settings, now, *, after_id: int = 0,
-                      limit: int | None = None) -> list[Ticket]:
+def due_for_autoclose(
+    conf: settings.Settings, now, *, after_id: int = 0, limit: int | None = None
+) -> list[Ticket]:
     """Tickets (id and code) still waiting on the customer whose reminder was delivered (not
     merely queued) at least close_after ago."""
-    return list(Ticket.select(Ticket.id, Ticket.code)
-                .where(close_due(conf, now), Ticket.id > after_id)
-                .order_by(Ticket.id).limit(limit or conf.batch_size))
+    return list(
+        Ticket.select(Ticket.id, Ticket.code)
+        .where(close_due(conf, now), Ticket.id > after_id)
+        .order_by(Ticket.id)
+        .limit(limit or conf.batch_size)
+    )
 
 
 def close_due(conf: settings.Settings, now):
     """Still answered, reminded, and the reminder delivered at least close_after ago."""
-    return ((Ticket.status == "answered") & Ticket.reminded_at.is_null(False)
-            & Ticket.reminder_delivered_at.is_null(False)
-            & (Ticket.reminder_delivered_at <= now - conf.close_after))
+    return (
+        (Ticket.status == "answered")
+        & Ticket.reminded_at.is_null(False)
+        & Ticket.reminder_delivered_at.is_null(False)
+        & (Ticket.reminder_delivered_at <= now - conf.close_after)
+    )
 
 
 def autoclose(ticket: Ticket, *, conf: settings.Settings, now=None) -> bool:
@@ -943,13 +1304,25 @@ def autoclose_batch(batch: list[Ticket], *, conf: settings.Settings, now=None) -
     now = now or clock.now()
     still_due = close_due(conf, now)
     with transaction():
-        done = _update_still_due(batch, still_due, **CLOCK_CLEARED, status="closed",
-                                 closed_at=now, closed_by="tix-jobs", close_reason="auto",
-                                 updated_at=now)
+        done = _update_still_due(
+            batch,
+            still_due,
+            **CLOCK_CLEARED,
+            status="closed",
+            closed_at=now,
+            closed_by="tix-jobs",
+            close_reason="auto",
+            updated_at=now,
+        )
         if done:
             # A reminder to a second recipient may still be retrying: it is stale now.
             cancel_pending_reminders([t.id for t in done])
-        _job_events(done, "closed", before={"status": "answered"},
-                    after={"status": "closed", "reason": "auto"}, at=now)
+        _job_events(
+            done,
+            "closed",
+            before={"status": "answered"},
+            after={"status": "closed", "reason": "auto"},
+            at=now,
+        )
         _job_mail(done, "auto-closed", conf, now)
     return done
