@@ -6,7 +6,7 @@ all from the last two weeks) is about the same size at 10k and at 1M tickets, wh
 history, accounts, messages and the outbox grow with N. That is what an agent's screen sees
 after years of use, and what the "1M within 1.3x of 10k" targets compare.
 
-The schema comes from the real migrations (tix.store.upgrade); the rows are written in bulk
+The schema comes from the real migrations (tix.migrations.upgrade); the rows are written in bulk
 (executemany on SQLite, COPY on PostgreSQL) with the big tables' secondary indexes dropped and
 recreated from their own definitions afterwards. A `bench_meta` row, written last, marks a
 complete store; a store without it (an interrupted build) is rebuilt from scratch.
@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from tix import migrations
 from tix import store as tix_store
 from tix.auth import hash_token
 from tix.codes import ALPHABET
@@ -227,7 +228,7 @@ def ensure_store(backend: str, tickets: int, log=print) -> BenchStore:
     db = tix_store.connect(bench.url)
     try:
         started = time.perf_counter()
-        applied = tix_store.upgrade(db)
+        applied = migrations.upgrade(db)
         if applied:
             log(
                 f"  {backend} {bench.label}: applied {', '.join(applied)} "
@@ -617,7 +618,7 @@ def _create_empty(bench: BenchStore) -> None:
         admin.cursor().execute(f'CREATE DATABASE "{name}"')
         admin.close()
     db = tix_store.connect(bench.url)
-    tix_store.upgrade(db)
+    migrations.upgrade(db)
     db.close()
 
 

@@ -298,11 +298,12 @@ def _table_ids(conn, backend: str) -> list[str]:
 
 def upgrade(bench: generate.BenchStore) -> None:
     """Apply migrations added since the store was opened (other work adds them as we run)."""
+    from tix import migrations
     from tix import store as tix_store
 
     db = tix_store.connect(bench.url)
     try:
-        tix_store.upgrade(db)
+        migrations.upgrade(db)
     finally:
         db.close()
 

@@ -81,11 +81,11 @@ def load_settings(*, mail: bool, dry_run: bool):
 
 
 def open_store(ctx):
-    from tix import store
+    from tix import migrations, paths, store
 
     root = ctx.find_root()
     if root.obj.get("db") is None:
-        url = store.resolve_url(root.obj.get("db_option"))
+        url = paths.resolve_url(root.obj.get("db_option"))
         root.obj["url"] = url
         if url.startswith("sqlite:///"):
             from pathlib import Path
@@ -101,7 +101,7 @@ def open_store(ctx):
             if "unsupported database URL" in str(exc):
                 raise InvalidInput(str(exc)) from None
             raise
-        if not store.is_current(root.obj["db"]):
+        if not migrations.is_current(root.obj["db"]):
             raise InvalidInput(
                 f"store {store.mask_url(url)} is not set up or not up to date: "
                 "run `tix init` (new store) or `tix db upgrade`"
@@ -235,8 +235,7 @@ def outbox(ctx, status, limit, fmt):
     """List the email queue, newest first (`outbox retry` requeues)."""
     if ctx.invoked_subcommand is not None:
         return
-    from tix.jobs import outbox as queue
-
+    from tix import outbox as queue
     from tix import output
 
     open_store(ctx)
@@ -263,7 +262,7 @@ def outbox(ctx, status, limit, fmt):
 @click.pass_context
 def outbox_retry(ctx, message_id, all_dead):
     """Requeue one failed, dead or uncertain message by its ID, or every dead one."""
-    from tix.jobs import outbox as queue
+    from tix import outbox as queue
 
     if (message_id is None) == (not all_dead):
         raise InvalidInput("give one outbox ID, or --all-dead")

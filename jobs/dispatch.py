@@ -18,11 +18,9 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 
-from tix.jobs import outbox
-from tix.jobs.outbox import SENT, Outcome
-
-from tix import clock, settings
+from tix import clock, outbox, settings, tickets
 from tix.errors import InvalidInput
+from tix.outbox import SENT, Outcome
 
 log = logging.getLogger("tix.jobs")
 
@@ -35,7 +33,7 @@ class SmtpConfigError(InvalidInput):
 
 
 def mail_folder() -> Path:
-    from tix.store import data_dir
+    from tix.paths import data_dir
 
     return data_dir() / "mail"
 
@@ -321,17 +319,26 @@ def notify(conf: settings.Settings, transport=None) -> NotifyResult:
                         run.delivered = outbox.Delivered(row, clock.now())
                         continue
                 status, delivered_status = outbox.record(
-                    row, outcome, clock.now(), conf.max_attempts, run.delivered
+                    row,
+                    outcome,
+                    clock.now(),
+                    conf.max_attempts,
+                    run.delivered,
+                    arm_close=tickets.reminder_delivered,
                 )
                 run.tally_delivered(delivered_status)
                 _tally(result, row, status, outcome)
-            run.tally_delivered(outbox.record_delivered(run.delivered))
+            run.tally_delivered(
+                outbox.record_delivered(run.delivered, arm_close=tickets.reminder_delivered)
+            )
             if transport.unreachable:
                 break  # the rest stays queued, untouched, for the next run
     finally:
         try:
             if run.delivered is not None:  # stopping on an error: what was accepted is recorded
-                run.tally_delivered(outbox.record_delivered(run.delivered))
+                run.tally_delivered(
+                    outbox.record_delivered(run.delivered, arm_close=tickets.reminder_delivered)
+                )
             outbox.release_unstarted()
         finally:
             transport.close()
@@ -355,7 +362,11 @@ class _Run:
         # with every message.
         renew = now - self.renewed_at >= self.lease / 4
         self.mine, delivered_status = outbox.start(
-            row, now, self.lease if renew else None, self.delivered
+            row,
+            now,
+            self.lease if renew else None,
+            self.delivered,
+            arm_close=tickets.reminder_delivered,
         )
         if renew:
             self.renewed_at = now
@@ -394,9 +405,9 @@ def _tally(result: NotifyResult, row, status: str | None, outcome: Outcome) -> N
 
 def send_pending_for_demo() -> int:
     """`tix demo`: write every queued email of the demo store into its mail folder."""
-    from tix import store
+    from tix import paths, store
 
-    db = store.connect(store.resolve_url(None))
+    db = store.connect(paths.resolve_url(None))
     try:
         return notify(settings.load(), FolderTransport(mail_folder())).sent
     finally:

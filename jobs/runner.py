@@ -3,9 +3,9 @@ compare-and-set transitions) live in tix/tickets.py; this module only walks the 
 
 from dataclasses import dataclass, field
 
-from tix.jobs import dispatch, outbox
+from tix.jobs import dispatch
 
-from tix import clock, settings, tickets
+from tix import clock, outbox, settings, tickets
 
 
 @dataclass

@@ -65,10 +65,10 @@ def pg_template():
     cur = admin.cursor()
     cur.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}"')
     cur.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
-    from tix import store
+    from tix import migrations, store
 
     db = store.connect(pg_url(TEMPLATE_DB))
-    store.upgrade(db)
+    migrations.upgrade(db)
     db.close()
     yield TEMPLATE_DB
     cur.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
@@ -152,10 +152,10 @@ def store_url(backend, tmp_path, request):
     """A migrated, empty store on the backend under test."""
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'tix.db'}"
-        from tix import store
+        from tix import migrations, store
 
         db = store.connect(url)
-        store.upgrade(db)
+        migrations.upgrade(db)
         db.close()
         return url
     return pg_url(request.getfixturevalue("fresh_pg_database"))
@@ -369,13 +369,13 @@ def desk_templates():
 def _desk_template(backend, runner, request, templates):
     if backend in templates:
         return templates[backend]
-    from tix import store
+    from tix import migrations, store
 
     if backend == "sqlite":
         path = request.getfixturevalue("tmp_path_factory").mktemp("desk-template") / "tix.db"
         url = f"sqlite:///{path}"
         db = store.connect(url)
-        store.upgrade(db)
+        migrations.upgrade(db)
         db.close()
         tokens = build_desk(url, runner).tokens
         db = store.connect(url)

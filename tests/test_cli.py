@@ -14,7 +14,7 @@ import deskdb
 import pytest
 from freezegun import freeze_time
 
-from tix import codes, store
+from tix import codes, migrations, store
 
 T0 = datetime(2025, 1, 15, 9, 0, 0)
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
@@ -770,7 +770,7 @@ def test_db_path(runner, tmp_path, monkeypatch):
 def test_db_upgrade_and_status(runner, fresh_url):
     names = [
         f"{v:04d}_{n}"
-        for v, n, _ in store.available_migrations(
+        for v, n, _ in migrations.available_migrations(
             "sqlite" if fresh_url.startswith("sqlite") else "postgresql"
         )
     ]

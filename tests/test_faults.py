@@ -23,7 +23,7 @@ from freezegun import freeze_time
 from jobs_support import jobs
 from smtp_server import free_port, smtp  # noqa: F401 (the fixture)
 
-from tix import store
+from tix import migrations, store
 from tix.cli import cli
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -253,7 +253,7 @@ REPLY_WORKER = textwrap.dedent("""
 def test_postgresql_restarted_while_people_work(private_postgres, runner):
     url = private_postgres["url"]
     db = store.connect(url)
-    store.upgrade(db)
+    migrations.upgrade(db)
     db.close()
     desk = build_desk(url, runner)
     code = desk.create("alpha")

@@ -16,7 +16,7 @@ from smtp_server import Accept, smtp  # noqa: F401  (smtp is a fixture)
 from test_jobs_dispatch import EXPECTED_HEADERS, HOSTILE_SUBJECTS
 from tix.jobs import dispatch
 
-from tix import auth, clock, mail, settings, store, tickets
+from tix import auth, clock, mail, migrations, paths, settings, store, tickets
 from tix.models import Ticket
 
 DAY = timedelta(days=1)
@@ -45,7 +45,7 @@ def reminded_ticket(desk, subject="Site down", account="alpha") -> str:
 def mail_folder_subjects() -> list[str]:
     from email import message_from_bytes, policy
 
-    folder = store.data_dir() / "mail"
+    folder = paths.data_dir() / "mail"
     return (
         [
             message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"]
@@ -208,7 +208,7 @@ def test_batches_are_bounded_and_each_recipient_gets_the_template_of_their_langu
     """TIX_BATCH_SIZE tickets per batch; the template (including a file override, read once a
     batch) is the recipient's."""
     url = desk.url
-    override = store.config_dir() / "templates"
+    override = paths.config_dir() / "templates"
     override.mkdir(parents=True)
     (override / "reminder.en.txt").write_text(
         "Subject: Still there? {subject}\n\nHi {name}, {code} closes in {close_after}.\n",
@@ -325,9 +325,9 @@ def test_migration_0007_keeps_every_outbox_row_and_accepts_cancelled(backend, tm
     db = store.connect(url)
     try:
         kind = store.dialect(db)
-        store._ensure_migrations_table(db)
-        apply = store._apply_sqlite if kind == "sqlite" else store._apply_postgresql
-        for version, name, sql in store.available_migrations(kind):
+        migrations._ensure_migrations_table(db)
+        apply = migrations._apply_sqlite if kind == "sqlite" else migrations._apply_postgresql
+        for version, name, sql in migrations.available_migrations(kind):
             if version < 7:
                 apply(db, version, name, sql)
         p = db.param
@@ -339,7 +339,7 @@ def test_migration_0007_keeps_every_outbox_row_and_accepts_cancelled(backend, tm
             ("<old@x>", now, now, now, now),
         )
         before = db.execute_sql("SELECT * FROM outbox").fetchall()
-        assert "0007_outbox_cancelled" in store.upgrade(db)
+        assert "0007_outbox_cancelled" in migrations.upgrade(db)
         assert db.execute_sql("SELECT * FROM outbox").fetchall() == before
         db.execute_sql("UPDATE outbox SET status = 'cancelled'")
         with pytest.raises(pw.IntegrityError):
@@ -366,9 +366,9 @@ def test_every_dispatcher_statement_reads_an_index_not_the_whole_outbox(desk, ca
             db.execute_sql("SET enable_seqscan = off")  # tiny tables: show what indexes can do
         conf = settings.load()
         with caplog.at_level(logging.DEBUG, logger="peewee"):
-            dispatch.notify(conf, dispatch.FolderTransport(store.data_dir() / "mail"))
+            dispatch.notify(conf, dispatch.FolderTransport(paths.data_dir() / "mail"))
             tickets.cancel_pending_reminders([ticket(url, code).id])
-            from tix.jobs import outbox as queue
+            from tix import outbox as queue
 
             queue.retry_all_dead()
             queue.listing("dead", 10)

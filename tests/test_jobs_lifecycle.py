@@ -10,7 +10,7 @@ import pytest
 from freezegun import freeze_time
 from jobs_support import events, jobs, opened, outbox, set_ticket, snapshot, ticket
 
-from tix import settings, store, tickets
+from tix import paths, settings, tickets
 
 H = timedelta(hours=1)
 M = timedelta(minutes=1)
@@ -18,7 +18,7 @@ START = datetime(2025, 1, 6, 9, 0, 0)  # a Monday, UTC
 
 
 def mail_folder():
-    return store.data_dir() / "mail"
+    return paths.data_dir() / "mail"
 
 
 def folder_mail(kind_subject: str) -> list:

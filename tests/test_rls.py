@@ -443,12 +443,12 @@ def test_the_migration_is_idempotent_about_its_cluster_wide_roles(empty_pg_datab
     already present) works, and the roles keep their safe attributes."""
     from conftest import pg_url
 
-    from tix import store
+    from tix import migrations, store
 
     db = store.connect(pg_url(empty_pg_database))
     try:
-        assert "0009_row_level_security" in store.upgrade(db)
-        assert store.upgrade(db) == []
+        assert "0009_row_level_security" in migrations.upgrade(db)
+        assert migrations.upgrade(db) == []
         assert db.execute_sql(
             "SELECT rolsuper OR rolbypassrls OR rolcanlogin FROM pg_roles WHERE rolname = 'tix_app'"
         ).fetchone() == (False,)

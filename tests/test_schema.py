@@ -7,7 +7,7 @@ import deskdb
 import peewee as pw
 import pytest
 
-from tix import store
+from tix import migrations, store
 from tix.models import BaseModel, SchemaMigration
 
 
@@ -118,23 +118,23 @@ def test_models_and_migrated_schema_agree(store_url):
 def test_migrations_are_recorded_once_and_upgrade_is_idempotent(store_url):
     with deskdb.opened(store_url) as db:
         kind = store.dialect(db)
-        expected = [(v, n) for v, n, _ in store.available_migrations(kind)]
+        expected = [(v, n) for v, n, _ in migrations.available_migrations(kind)]
         recorded = [
             (r.version, r.name) for r in SchemaMigration.select().order_by(SchemaMigration.version)
         ]
         assert recorded == expected
     before = deskdb.dump(store_url)
     with deskdb.opened(store_url) as db:
-        assert store.upgrade(db) == []
-        assert store.is_current(db)
+        assert migrations.upgrade(db) == []
+        assert migrations.is_current(db)
     assert deskdb.dump(store_url) == before
 
 
 def test_reading_the_status_of_an_empty_store_writes_nothing(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     with deskdb.opened(url) as db:
-        assert not store.is_current(db)
-        assert all(r["applied_at"] is None for r in store.migration_status(db))
+        assert not migrations.is_current(db)
+        assert all(r["applied_at"] is None for r in migrations.migration_status(db))
         assert db.get_tables() == []
 
 
@@ -158,7 +158,7 @@ def upgrade_concurrently(url: str, upgraders: int) -> list:
         try:
             start.wait()
             db.connect(reuse_if_open=True)
-            results[slot] = store.upgrade(db)
+            results[slot] = migrations.upgrade(db)
         except Exception as exc:
             results[slot] = exc
         finally:
@@ -177,7 +177,7 @@ def test_concurrent_upgrades_apply_each_migration_once(empty_url):
     errors = [r for r in results if isinstance(r, Exception)]
     assert errors == []
     with deskdb.opened(empty_url) as db:
-        names = [f"{v:04d}_{n}" for v, n, _ in store.available_migrations(store.dialect(db))]
+        names = [f"{v:04d}_{n}" for v, n, _ in migrations.available_migrations(store.dialect(db))]
         assert [r.version for r in SchemaMigration.select().order_by(SchemaMigration.version)] == [
             int(n[:4]) for n in names
         ]

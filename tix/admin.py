@@ -5,7 +5,7 @@ import re
 
 import peewee as pw
 
-from tix import auth, clock, store
+from tix import auth, clock, migrations
 from tix.auth import Principal
 from tix.errors import InvalidInput, NotAllowed, NotFound
 from tix.models import (
@@ -65,7 +65,7 @@ def _email_in_use(email: str) -> bool:
 def init(db, admin_email: str, admin_name: str) -> tuple[Agent, str]:
     """Create the schema and a first admin (in every department); returns the admin's token."""
     admin_email, admin_name = check_email(admin_email), check_name(admin_name)
-    store.upgrade(db)
+    migrations.upgrade(db)
     with transaction(db):
         if Agent.select().where(Agent.is_admin == True).exists():
             raise NotAllowed(

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from tix import clock
 from tix.errors import NotAllowed, NotLoggedIn
 from tix.models import Account, Agent, Contact, Token
-from tix.store import config_dir, mask_url, set_identity
+from tix.paths import config_dir
+from tix.store import mask_url, set_identity
 
 KEYRING_SERVICE = "tix"
 TOKEN_PREFIX = "tix_"

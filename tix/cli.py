@@ -134,7 +134,7 @@ def close_store(ctx) -> None:
 
 
 def store_url(ctx) -> str:
-    from tix.store import resolve_url
+    from tix.paths import resolve_url
 
     root = ctx.find_root()
     root.obj = root.obj or {}
@@ -143,13 +143,13 @@ def store_url(ctx) -> str:
 
 
 def open_store(ctx, *, require_schema: bool = True):
-    from tix import store
+    from tix import migrations, store
 
     root = ctx.find_root()
     if root.obj.get("db") is None:
         url = store_url(ctx)
         root.obj["db"] = store.connect(url)
-        if require_schema and not store.is_current(root.obj["db"]):
+        if require_schema and not migrations.is_current(root.obj["db"]):
             raise StoreError(
                 f"store {store.mask_url(url)} is not set up or not up to date: "
                 "run `tix init` (new store) or `tix db upgrade`"
@@ -374,9 +374,9 @@ def db_path(ctx):
 @click.pass_context
 def db_upgrade(ctx):
     """Apply pending migrations."""
-    from tix import store
+    from tix import migrations
 
-    applied = store.upgrade(open_store(ctx, require_schema=False))
+    applied = migrations.upgrade(open_store(ctx, require_schema=False))
     click.echo("\n".join(f"applied {name}" for name in applied) or "already up to date")
 
 
@@ -385,7 +385,7 @@ def db_upgrade(ctx):
 @click.pass_context
 def db_status(ctx, fmt):
     """List migrations and when each was applied."""
-    from tix import store
+    from tix import migrations
 
     rows = [
         {
@@ -393,7 +393,7 @@ def db_status(ctx, fmt):
             "name": r["name"],
             "applied_at": clock.iso(r["applied_at"]) if r["applied_at"] else "pending",
         }
-        for r in store.migration_status(open_store(ctx, require_schema=False))
+        for r in migrations.migration_status(open_store(ctx, require_schema=False))
     ]
     output.emit_rows(rows, ["version", "name", "applied_at"], fmt)
 

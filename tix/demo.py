@@ -229,10 +229,10 @@ def _show_reminder(code: str) -> None:
     """Print the reminder email as the customer receives it."""
     from email import message_from_string, policy
 
-    from tix import store
+    from tix import paths, store
     from tix.models import Outbox, Ticket
 
-    db = store.connect(store.resolve_url(None))
+    db = store.connect(paths.resolve_url(None))
     try:
         row = (
             Outbox.select()

@@ -28,7 +28,7 @@ import peewee as pw
 from tix import clock, settings, tickets
 from tix.errors import InvalidInput
 from tix.models import PRIORITIES, STATUSES, Agent, Department, EscalationFiring, Ticket
-from tix.store import config_dir
+from tix.paths import config_dir
 
 KEYS = {
     "name",
@@ -176,7 +176,7 @@ class Firing:
 
 def candidates(rule: Rule, now, limit: int):
     """Tickets the rule applies to that it has not fired on in their current waiting period."""
-    waited_since = pw.fn.COALESCE(Ticket.last_customer_activity_at, Ticket.created_at)
+    waited_since = tickets.waiting_period_start_sql()
     already = EscalationFiring.select(EscalationFiring.id).where(
         EscalationFiring.rule == rule.name,
         EscalationFiring.ticket == Ticket.id,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from tix import clock, settings
 from tix.models import Outbox
-from tix.store import config_dir
+from tix.paths import config_dir
 
 if TYPE_CHECKING:
     from email.message import EmailMessage

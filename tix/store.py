@@ -1,40 +1,17 @@
-"""Opening the store named by one URL, and applying the numbered SQL migrations in sql/."""
+"""Opening the store named by one URL; its transactions, the identity they carry on PostgreSQL,
+and the one seam where the two dialects differ (`is_postgres`, `for_update`)."""
 
 import os
-import re
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import peewee as pw
 
-from tix import clock
 from tix.errors import StoreError
-from tix.models import SchemaMigration, database_proxy
+from tix.models import database_proxy
 
 BUSY_TIMEOUT_MS = 10_000  # default; TIX_BUSY_TIMEOUT (a duration like 10s) overrides it
-MIGRATION_NAME = re.compile(r"^(\d{4})_(\w+?)(?:\.(sqlite|postgresql))?\.sql$")
-
-
-def data_dir() -> Path:
-    """Where tix keeps its default store and mail folder (XDG data directory)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "share"
-    )
-    return Path(base) / "tix"
-
-
-def config_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "tix"
-
-
-def default_url() -> str:
-    return f"sqlite:///{data_dir() / 'tix.db'}"
-
-
-def resolve_url(url: str | None) -> str:
-    return url or os.environ.get("TIX_DATABASE_URL") or default_url()
 
 
 def mask_url(url: str) -> str:
@@ -61,6 +38,18 @@ def sqlite_path(url: str) -> str:
 
 def dialect(db: pw.Database) -> str:
     return "postgresql" if isinstance(db, pw.PostgresqlDatabase) else "sqlite"
+
+
+def is_postgres(db: pw.Database | None = None) -> bool:
+    """The one question the code asks about the dialect (the store bound to the models by
+    default); everything else is the same on both."""
+    return dialect(db or database_proxy.obj) == "postgresql"
+
+
+def for_update(query, *, skip_locked: bool = False):
+    """Row locks for a select inside a transaction, on PostgreSQL. On SQLite the transaction
+    already holds the write lock (BEGIN IMMEDIATE), which serializes writers on its own."""
+    return query.for_update(skip_locked=skip_locked) if is_postgres() else query
 
 
 def busy_timeout_ms() -> int:
@@ -184,135 +173,6 @@ def command_transaction(db: pw.Database | None = None):
     if dialect(db) == "sqlite":
         return nullcontext()
     return transaction(db)
-
-
-# -- migrations -------------------------------------------------------------------------------
-
-
-def _migrations_dir() -> Path:
-    """The installed tix.sql folder. A plain path rather than importlib.resources, whose import
-    alone added ~5 ms to every command's start-up (tix is never installed zipped)."""
-    import tix.sql
-
-    return Path(tix.sql.__file__).parent
-
-
-def available_migrations(kind: str) -> list[tuple[int, str, str]]:
-    """(version, name, sql) for this dialect: a file `NNNN_name.sql` serves both, and
-    `NNNN_name.sqlite.sql` / `NNNN_name.postgresql.sql` serve one."""
-    found = {}
-    for entry in _migrations_dir().iterdir():
-        match = MIGRATION_NAME.match(entry.name)
-        if not match:
-            continue
-        version, name, only = int(match[1]), match[2], match[3]
-        if only and only != kind:
-            continue
-        found[version] = (version, name, entry.read_text(encoding="utf-8"))
-    return [found[v] for v in sorted(found)]
-
-
-MIGRATION_LOCK = 7410  # the PostgreSQL advisory lock every upgrade takes
-
-
-def _ensure_migrations_table(db: pw.Database) -> None:
-    # Checked first: the application role may read the table but not create in the schema.
-    if db.table_exists("schema_migrations"):
-        return
-    with transaction(db):
-        if dialect(db) == "postgresql":
-            # Two upgrades of an empty database would otherwise both CREATE, and the second
-            # fail on PostgreSQL's catalog (IF NOT EXISTS does not cover a concurrent create).
-            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-        db.execute_sql(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)"
-        )
-
-
-def applied_versions(db: pw.Database) -> dict[int, object]:
-    # Reading never creates the table: `tix db status` on an empty store writes nothing.
-    if not db.table_exists("schema_migrations"):
-        return {}
-    return {row.version: row.applied_at for row in SchemaMigration.select()}
-
-
-def migration_status(db: pw.Database) -> list[dict]:
-    applied = applied_versions(db)
-    return [
-        {"version": version, "name": name, "applied_at": applied.get(version)}
-        for version, name, _ in available_migrations(dialect(db))
-    ]
-
-
-def upgrade(db: pw.Database) -> list[str]:
-    """Apply every pending migration, each in its own transaction with its record."""
-    kind = dialect(db)
-    _ensure_migrations_table(db)
-    done = []
-    for version, name, sql in available_migrations(kind):
-        if version in applied_versions(db):
-            continue
-        apply = _apply_sqlite if kind == "sqlite" else _apply_postgresql
-        # Reported only if this upgrade applied it, not a concurrent one.
-        if apply(db, version, name, sql):
-            done.append(f"{version:04d}_{name}")
-    return done
-
-
-def _sqlite_statements(sql: str) -> list[str]:
-    """Split a script into statements (trigger bodies included), since executescript would
-    commit on its own and break the one-transaction-per-migration rule."""
-    import sqlite3
-
-    statements, buffer = [], ""
-    for line in sql.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip() and not all(
-        line.strip().startswith("--") or not line.strip() for line in buffer.splitlines()
-    ):
-        statements.append(buffer.strip())
-    return statements
-
-
-def _apply_sqlite(db, version, name, sql):
-    with transaction(db):
-        # Re-checked under the write lock: a concurrent upgrade may have just applied it.
-        if db.execute_sql(
-            "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
-        ).fetchone():
-            return False
-        for statement in _sqlite_statements(sql):
-            db.execute_sql(statement)
-        db.execute_sql(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-            (version, name, clock.now()),
-        )
-    return True
-
-
-def _apply_postgresql(db, version, name, sql):
-    with db.atomic():
-        # Two hosts upgrading at once: the second waits here, then finds the version applied.
-        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-        if db.execute_sql(
-            "SELECT 1 FROM schema_migrations WHERE version = %s", (version,)
-        ).fetchone():
-            return False
-        db.execute_sql(sql)
-        db.execute_sql(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%s, %s, %s)",
-            (version, name, clock.now()),
-        )
-    return True
-
-
-def is_current(db: pw.Database) -> bool:
-    applied = applied_versions(db)
-    return all(v in applied for v, _, _ in available_migrations(dialect(db)))
 
 
 # Rows per INSERT statement: a few hundred, far below SQLite's limit on bound variables.

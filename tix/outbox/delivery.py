@@ -1,66 +1,20 @@
-"""The outbox as a work queue: claiming rows, recording each delivery, listing and requeueing.
+"""Handing messages over exactly once: claims, the durable start mark, outcomes, leases.
 
-A row's life: `pending` -> `sending` (claimed by one run, under a lease) -> `sent`; or
-`failed` (a temporary failure: retried after an exponential backoff), `dead` (refused, or too
-many attempts) or `uncertain` (the server may have it: never resent without `retry`).
+The lifecycle's rule for a delivered reminder (it arms the ticket's auto-close) is passed in as
+`arm_close` by the dispatcher, so the queue never depends on the lifecycle above it."""
 
-Exactly-once rests on compare-and-sets on `claimed_by`: the claim of a batch (FOR UPDATE
-SKIP LOCKED on PostgreSQL, the write lock of an immediate transaction on SQLite), `start` just
-before each message is handed over, and its outcome. A message accepted by the server has its
-`sent` written together with the next message's `start` (one write per message; see `start`).
-A run that dies leaves its rows leased; once the lease expires the rows it never started are
-claimed again and the one it was handing over becomes `uncertain`.
-"""
-
-import os
-import socket
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 import peewee as pw
 
-from tix import clock, tickets
-from tix.errors import InvalidInput, NotAllowed, NotFound
-from tix.models import Outbox, Ticket
-from tix.store import dialect, transaction
+from tix.models import Outbox
+from tix.outbox.states import ERROR_MAX, SENDING, SENT, WORKER, Outcome, backoff, outbox_db
+from tix.store import is_postgres, transaction
 
-CLAIMABLE = ("pending", "failed")
-# The rows runs hold, written out rather than bound: the only way SQLite can read them through
-# the partial index outbox_leases (WHERE status = 'sending') instead of the whole outbox.
-SENDING = pw.SQL("outbox.status = 'sending'")
-# The same for the rows outbox_attention holds (migration 0007).
-ATTENTION_ROWS = pw.SQL("outbox.status IN ('failed', 'dead', 'uncertain', 'cancelled')")
-RETRYABLE = ("failed", "dead", "uncertain")
-# cancelled: a reminder whose wait ended before it was sent (migration 0007); never sent.
-ATTENTION = ("failed", "dead", "uncertain", "cancelled")  # what outbox_attention holds (0007)
-LIST_STATUSES = ("pending", "sending", "sent", "failed", "dead", "uncertain", "cancelled")
-BACKOFF_FIRST = timedelta(minutes=15)
-BACKOFF_MAX = timedelta(hours=24)
-ERROR_MAX = 500
-
-# Who holds a claim: unique per process run, readable in `tix-jobs outbox`.
-WORKER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one delivery attempt came to: sent, retry (temporary), dead, or uncertain."""
-
-    status: str
-    error: str | None = None
-
-
-SENT = Outcome("sent")
-
-
-def backoff(attempts: int) -> timedelta:
-    """15 min after the first failure, doubling, at most a day: 8 attempts span about 32 h."""
-    return min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
-
-
-def _db():
-    return Outbox._meta.database.obj
+# (ticket_id, reminder_of, delivered_at): the lifecycle's reaction to a delivered reminder.
+ArmClose = Callable[[int, object, object], object]
 
 
 def expire_leases(now) -> tuple[int, int]:
@@ -116,8 +70,8 @@ def claim(now, limit: int, lease: timedelta) -> list[Outbox]:
     """Take up to `limit` due rows for this run; no other run can hold the same rows."""
     until = now + lease
     with transaction():
-        if dialect(_db()) == "postgresql":
-            cursor = _db().execute_sql(
+        if is_postgres(outbox_db()):
+            cursor = outbox_db().execute_sql(
                 "UPDATE outbox SET status = 'sending', claimed_by = %s, lease_until = %s,"
                 " attempt_started_at = NULL"
                 " WHERE id IN (SELECT id FROM outbox"
@@ -133,7 +87,7 @@ def claim(now, limit: int, lease: timedelta) -> list[Outbox]:
             # SQLite would rather read outbox_due and sort every pending row for each claim.
             ids = [
                 row[0]
-                for row in _db().execute_sql(
+                for row in outbox_db().execute_sql(
                     "SELECT id FROM outbox INDEXED BY outbox_claimable"
                     " WHERE status IN ('pending', 'failed') AND next_attempt_at <= ?"
                     " ORDER BY next_attempt_at, id LIMIT ?",
@@ -183,7 +137,12 @@ class Delivered:
 
 
 def start(
-    row: Outbox, now, lease: timedelta | None, previous: Delivered | None = None
+    row: Outbox,
+    now,
+    lease: timedelta | None,
+    previous: Delivered | None = None,
+    *,
+    arm_close: ArmClose,
 ) -> tuple[bool, str | None]:
     """Record that this run is about to hand `row` over, in the same transaction as the
     outcome of the message before it (`previous`, accepted by the server), and renew the
@@ -200,16 +159,16 @@ def start(
     not-yet-sent messages `uncertain` too, waiting for a person instead of the next run."""
     if previous is not None and _arms_a_close(previous.row):
         with transaction():
-            previous_status = _record(previous.row, SENT, previous.at, max_attempts=None)
+            previous_status = _record(previous.row, SENT, previous.at, None, arm_close)
             mine = _mark_started(row, now)
     elif previous is not None:
         # One statement: a transaction of its own, without the cost of BEGIN and COMMIT.
         p = previous.row.id
         changed = {
             r[0]
-            for r in _db()
+            for r in outbox_db()
             .execute_sql(
-                _START_AFTER_SENT.format(p=_db().param),
+                _START_AFTER_SENT.format(p=outbox_db().param),
                 (
                     p,
                     p,
@@ -250,7 +209,13 @@ def _arms_a_close(row: Outbox) -> bool:
 
 
 def record(
-    row: Outbox, outcome: Outcome, now, max_attempts: int, previous: Delivered | None = None
+    row: Outbox,
+    outcome: Outcome,
+    now,
+    max_attempts: int,
+    previous: Delivered | None = None,
+    *,
+    arm_close: ArmClose,
 ) -> tuple[str | None, str | None]:
     """Store the outcome of one attempt (and of `previous`, a message accepted before it);
     returns the new status of each (None for a row no longer this run's). A delivered
@@ -258,11 +223,11 @@ def record(
     with transaction():
         previous_status = None
         if previous is not None:
-            previous_status = _record(previous.row, SENT, previous.at, max_attempts=None)
-        return _record(row, outcome, now, max_attempts), previous_status
+            previous_status = _record(previous.row, SENT, previous.at, None, arm_close)
+        return _record(row, outcome, now, max_attempts, arm_close), previous_status
 
 
-def record_delivered(previous: Delivered | None) -> str | None:
+def record_delivered(previous: Delivered | None, *, arm_close: ArmClose) -> str | None:
     """Write the `sent` of the last accepted message of a batch (nothing follows it)."""
     if previous is None:
         return None
@@ -270,7 +235,7 @@ def record_delivered(previous: Delivered | None) -> str | None:
         sent = _execute(_MARK_SENT, (Outbox.sent_at.db_value(previous.at), previous.row.id, WORKER))
         return "sent" if sent == 1 else None
     with transaction():
-        return _record(previous.row, SENT, previous.at, max_attempts=None)
+        return _record(previous.row, SENT, previous.at, None, arm_close)
 
 
 # The two writes every message makes, as plain SQL: peewee building them cost more than SQLite
@@ -279,6 +244,8 @@ _MARK_STARTED = (
     "UPDATE outbox SET attempt_started_at = {p}"
     " WHERE id = {p} AND claimed_by = {p} AND status = 'sending'"
 )
+
+
 # `uncertain` included: if this run stalled past its lease, another marked the row uncertain;
 # the server has now answered, so the truth can still be recorded.
 _MARK_SENT = (
@@ -305,16 +272,18 @@ _START_AFTER_SENT = (
 
 
 def _execute(statement: str, params: tuple) -> int:
-    db = _db()
+    db = outbox_db()
     return db.execute_sql(statement.format(p=db.param), params).rowcount
 
 
-def _record(row: Outbox, outcome: Outcome, now, max_attempts: int | None) -> str | None:
+def _record(
+    row: Outbox, outcome: Outcome, now, max_attempts: int | None, arm_close: ArmClose
+) -> str | None:
     if outcome.status == "sent":
         if _execute(_MARK_SENT, (Outbox.sent_at.db_value(now), row.id, WORKER)) != 1:
             return None
         if _arms_a_close(row):
-            tickets.reminder_delivered(row.ticket_id, row.reminder_of, now)
+            arm_close(row.ticket_id, row.reminder_of, now)
         return "sent"
     attempts = row.attempts + 1
     changes = {
@@ -358,83 +327,3 @@ def release_unstarted() -> int:
             .where(SENDING, Outbox.claimed_by == WORKER, Outbox.attempt_started_at.is_null())
             .execute()
         )
-
-
-# -- the `tix-jobs outbox` commands -----------------------------------------------------------
-
-
-def listing(status: str | None = None, limit: int | None = None) -> list[dict]:
-    if status is not None and status not in LIST_STATUSES:
-        raise InvalidInput(
-            f"unknown outbox status {status!r}: use one of {', '.join(LIST_STATUSES)}"
-        )
-    query = (
-        Outbox.select(Outbox, Ticket.code.alias("ticket_code"))
-        .join(Ticket, pw.JOIN.LEFT_OUTER, on=(Outbox.ticket == Ticket.id))
-        .order_by(Outbox.id.desc())
-        .objects()
-    )
-    if status in ATTENTION:
-        # Written out as in the partial index outbox_attention, so SQLite can use it.
-        query = query.where(pw.SQL("t1.status IN ('failed', 'dead', 'uncertain', 'cancelled')"))
-    if status:
-        query = query.where(Outbox.status == status)
-    if limit is not None:
-        if limit < 1:
-            raise InvalidInput("--limit must be at least 1")
-        query = query.limit(limit)
-    return [
-        {
-            "id": row.id,
-            "status": row.status,
-            "kind": row.kind,
-            "recipient": row.recipient,
-            "ticket": row.ticket_code,
-            "attempts": row.attempts,
-            "created_at": clock.iso(row.created_at),
-            "next_attempt_at": clock.iso(row.next_attempt_at),
-            "sent_at": clock.iso(row.sent_at),
-            "last_error": row.last_error,
-            "subject": row.subject,
-            "message_id": row.message_id,
-        }
-        for row in query
-    ]
-
-
-def _requeue(where) -> int:
-    now = clock.now()
-    return (
-        Outbox.update(
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            lease_until=None,
-            claimed_by=None,
-            attempt_started_at=None,
-        )
-        .where(where)
-        .execute()
-    )
-
-
-def retry(row_id: int) -> Outbox:
-    """Queue a failed, dead or uncertain message again, from a fresh attempt count."""
-    with transaction():
-        row = Outbox.get_or_none(Outbox.id == row_id)
-        if row is None:
-            raise NotFound(f"no outbox message {row_id}")
-        if row.status not in RETRYABLE:
-            raise NotAllowed(
-                f"outbox message {row_id} is {row.status}: only "
-                f"{', '.join(RETRYABLE)} messages can be retried"
-            )
-        # The status is repeated in the WHERE so a run finishing the row meanwhile wins.
-        if _requeue((Outbox.id == row_id) & (Outbox.status == row.status)) != 1:
-            raise NotAllowed(f"outbox message {row_id} changed meanwhile: look again")
-    return Outbox.get_by_id(row_id)
-
-
-def retry_all_dead() -> int:
-    with transaction():
-        return _requeue(ATTENTION_ROWS & (Outbox.status == "dead"))

@@ -1,0 +1,108 @@
+"""Rows that need a person or a change of plan: listing, requeueing, cancelling."""
+
+import peewee as pw
+
+from tix import clock
+from tix.errors import InvalidInput, NotAllowed, NotFound
+from tix.models import Outbox, Ticket
+from tix.outbox.states import ATTENTION, ATTENTION_ROWS, LIST_STATUSES, RETRYABLE
+from tix.store import transaction
+
+
+def listing(status: str | None = None, limit: int | None = None) -> list[dict]:
+    if status is not None and status not in LIST_STATUSES:
+        raise InvalidInput(
+            f"unknown outbox status {status!r}: use one of {', '.join(LIST_STATUSES)}"
+        )
+    query = (
+        Outbox.select(Outbox, Ticket.code.alias("ticket_code"))
+        .join(Ticket, pw.JOIN.LEFT_OUTER, on=(Outbox.ticket == Ticket.id))
+        .order_by(Outbox.id.desc())
+        .objects()
+    )
+    if status in ATTENTION:
+        # Written out as in the partial index outbox_attention, so SQLite can use it.
+        query = query.where(pw.SQL("t1.status IN ('failed', 'dead', 'uncertain', 'cancelled')"))
+    if status:
+        query = query.where(Outbox.status == status)
+    if limit is not None:
+        if limit < 1:
+            raise InvalidInput("--limit must be at least 1")
+        query = query.limit(limit)
+    return [
+        {
+            "id": row.id,
+            "status": row.status,
+            "kind": row.kind,
+            "recipient": row.recipient,
+            "ticket": row.ticket_code,
+            "attempts": row.attempts,
+            "created_at": clock.iso(row.created_at),
+            "next_attempt_at": clock.iso(row.next_attempt_at),
+            "sent_at": clock.iso(row.sent_at),
+            "last_error": row.last_error,
+            "subject": row.subject,
+            "message_id": row.message_id,
+        }
+        for row in query
+    ]
+
+
+def _requeue(where) -> int:
+    now = clock.now()
+    return (
+        Outbox.update(
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            lease_until=None,
+            claimed_by=None,
+            attempt_started_at=None,
+        )
+        .where(where)
+        .execute()
+    )
+
+
+def retry(row_id: int) -> Outbox:
+    """Queue a failed, dead or uncertain message again, from a fresh attempt count."""
+    with transaction():
+        row = Outbox.get_or_none(Outbox.id == row_id)
+        if row is None:
+            raise NotFound(f"no outbox message {row_id}")
+        if row.status not in RETRYABLE:
+            raise NotAllowed(
+                f"outbox message {row_id} is {row.status}: only "
+                f"{', '.join(RETRYABLE)} messages can be retried"
+            )
+        # The status is repeated in the WHERE so a run finishing the row meanwhile wins.
+        if _requeue((Outbox.id == row_id) & (Outbox.status == row.status)) != 1:
+            raise NotAllowed(f"outbox message {row_id} changed meanwhile: look again")
+    return Outbox.get_by_id(row_id)
+
+
+def retry_all_dead() -> int:
+    with transaction():
+        return _requeue(ATTENTION_ROWS & (Outbox.status == "dead"))
+
+
+REMINDER_CANCELLED = "cancelled: the ticket stopped waiting on the customer before it was sent"
+
+
+def cancel_pending_reminders(ticket_ids: list[int]) -> int:
+    """Cancel the reminders of these tickets that no run has begun to hand over: queued,
+    retrying, or claimed but not started (the claiming run then finds the row no longer its own
+    and skips it). One already being handed over may be delivered: it is left alone, and its
+    delivery arms nothing (reminder_delivered checks the wait it belongs to)."""
+    return (
+        Outbox.update(
+            status="cancelled", claimed_by=None, lease_until=None, last_error=REMINDER_CANCELLED
+        )
+        .where(
+            Outbox.ticket.in_(ticket_ids),
+            Outbox.kind == "reminder",
+            Outbox.status.in_(("pending", "failed"))
+            | ((Outbox.status == "sending") & Outbox.attempt_started_at.is_null()),
+        )
+        .execute()
+    )

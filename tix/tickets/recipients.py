@@ -1,0 +1,122 @@
+"""Who is emailed about a ticket, and what the templates say about it."""
+
+from tix import mail
+from tix.auth import Principal
+from tix.models import (
+    Account,
+    Agent,
+    AgentDepartment,
+    Contact,
+    Department,
+    Ticket,
+    Watcher,
+)
+
+
+def customer_recipients(ticket: Ticket) -> list[mail.Recipient]:
+    """The account owner, the contact who opened the ticket, and every contact with ticket
+    emails on; nobody else, each once."""
+    return customer_recipients_of([ticket])[ticket.id]
+
+
+def customer_recipients_of(batch: list[Ticket]) -> dict[int, list[mail.Recipient]]:
+    """customer_recipients of many tickets (a tix-jobs batch) in one query."""
+    if not batch:
+        return {}
+    contacts = (
+        Contact.select(
+            Contact.id,
+            Contact.account,
+            Contact.email,
+            Contact.name,
+            Contact.lang,
+            Contact.is_owner,
+            Contact.ticket_emails,
+        )
+        .where(
+            Contact.account.in_(sorted({t.account_id for t in batch}))
+            & (
+                (Contact.is_owner == True)
+                | (Contact.ticket_emails == True)
+                | Contact.id.in_(sorted({t.contact_id for t in batch}))
+            )
+        )
+        .order_by(Contact.is_owner.desc(), Contact.id)
+    )
+    by_account: dict[int, list[Contact]] = {}
+    for contact in contacts:
+        by_account.setdefault(contact.account_id, []).append(contact)
+    result = {}
+    for ticket in batch:
+        seen, recipients = set(), []
+        for contact in by_account.get(ticket.account_id, []):
+            if not (contact.is_owner or contact.ticket_emails or contact.id == ticket.contact_id):
+                continue  # fetched for another ticket of the batch that this contact opened
+            key = contact.email.lower()
+            if key not in seen:
+                seen.add(key)
+                recipients.append(mail.Recipient(contact.email, contact.name, contact.lang))
+        result[ticket.id] = recipients
+    return result
+
+
+def agent_recipients(ticket: Ticket, exclude: Principal | None = None) -> list[mail.Recipient]:
+    """The assignee if there is one, else the agents of the ticket's department."""
+    if ticket.assignee_id:
+        agents = Agent.select().where(Agent.id == ticket.assignee_id, Agent.active == True)
+    else:
+        agents = (
+            Agent.select()
+            .join(AgentDepartment)
+            .where(AgentDepartment.department == ticket.department_id, Agent.active == True)
+            .order_by(Agent.id)
+        )
+    skip = exclude.email.lower() if exclude and exclude.agent else None
+    result = [mail.Recipient(a.email, a.name, a.lang) for a in agents if a.email.lower() != skip]
+    # Watchers follow the ticket whatever its department or assignee (each once).
+    seen = {r.email.lower() for r in result}
+    return result + [r for r in watcher_recipients(ticket, exclude) if r.email.lower() not in seen]
+
+
+def watcher_recipients(ticket: Ticket, exclude: Principal | None = None) -> list[mail.Recipient]:
+    """Active agents watching the ticket (`tix watch`), except the one acting."""
+    agents = (
+        Agent.select()
+        .join(Watcher, on=(Watcher.agent == Agent.id))
+        .where(Watcher.ticket == ticket.id, Agent.active == True)
+        .order_by(Agent.id)
+    )
+    skip = exclude.email.lower() if exclude and exclude.agent else None
+    return [mail.Recipient(a.email, a.name, a.lang) for a in agents if a.email.lower() != skip]
+
+
+def mail_values(ticket: Ticket, **extra) -> dict:
+    return mail_values_of([ticket], **extra)[ticket.id]
+
+
+def mail_values_of(batch: list[Ticket], **extra) -> dict[int, dict]:
+    """What the templates say about each ticket of a batch: two queries however many."""
+    departments = {
+        d.id: d.name_en
+        for d in Department.select(Department.id, Department.name_en).where(
+            Department.id.in_(sorted({t.department_id for t in batch}))
+        )
+    }
+    accounts = {
+        a.id: a.name
+        for a in Account.select(Account.id, Account.name).where(
+            Account.id.in_(sorted({t.account_id for t in batch}))
+        )
+    }
+    return {
+        ticket.id: {
+            "code": ticket.code,
+            "subject": ticket.subject,
+            "priority": ticket.priority,
+            "department": departments[ticket.department_id],
+            "status": ticket.status,
+            "customer": accounts[ticket.account_id],
+            **extra,
+        }
+        for ticket in batch
+    }
