@@ -4,163 +4,23 @@ Exit codes: 0 ok, 1 some messages failed (or the store is unreachable), 2 bad co
 The `outbox` commands also use tix's 3 (no such message) and 4 (not in a state to retry).
 """
 
-import logging
 import sys
 
 import click
+from tix.jobs.common import (
+    EXIT_MESSAGES_FAILED,
+    JobsContext,
+    JobsGroup,
+    job_options,
+    open_store,
+    run_steps,
+    setup_logging,
+)
+from tix.jobs.escalate import escalate
+from tix.jobs.mail_in import mail_in
 
 from tix import __version__
-from tix.errors import InvalidInput, StoreError, TixError, one_line
-
-EXIT_OK, EXIT_MESSAGES_FAILED, EXIT_BAD_CONFIGURATION = 0, 1, 2
-
-log = logging.getLogger("tix.jobs")
-
-
-class JobsGroup(click.Group):
-    """tix-jobs' own errors and store failures become one line on stderr and an exit code."""
-
-    def invoke(self, ctx):
-        from tix.cli import as_store_error, close_store
-
-        try:
-            return super().invoke(ctx)
-        except TixError as exc:
-            fail(str(exc), exc.exit_code)
-        except Exception as exc:
-            store_error = as_store_error(exc, ctx)
-            if store_error is None:
-                raise
-            fail(str(store_error), store_error.exit_code)
-        finally:
-            close_store(ctx)
-
-
-def fail(message: str, code: int):
-    click.echo(f"tix-jobs: error: {one_line(message)}", err=True)
-    sys.exit(code)
-
-
-class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever sys.stderr is at the time (click's test runner swaps it)."""
-
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value):
-        pass
-
-
-def _setup_logging() -> None:
-    # Problems go to stderr with a timestamp, so cron's `>> file 2>&1` makes a readable log.
-    if not log.handlers:
-        handler = _StderrHandler()
-        handler.setFormatter(
-            logging.Formatter(
-                "%(asctime)s tix-jobs[%(process)d] %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"
-            )
-        )
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-        log.propagate = False
-
-
-def load_settings(*, mail: bool, dry_run: bool):
-    """Every setting this command uses, checked before anything is changed (bad -> exit 2)."""
-    from tix import settings
-
-    conf = settings.load()
-    if mail:
-        settings.outbox_lease()
-        smtp = settings.load_smtp()
-        if smtp and smtp.user and not dry_run:
-            settings.smtp_password(smtp.user)  # only checks that one exists
-    return conf
-
-
-def open_store(ctx):
-    from tix import migrations, paths, store
-
-    root = ctx.find_root()
-    if root.obj.get("db") is None:
-        url = paths.resolve_url(root.obj.get("db_option"))
-        root.obj["url"] = url
-        if url.startswith("sqlite:///"):
-            from pathlib import Path
-
-            if not Path(store.sqlite_path(url)).exists():
-                raise InvalidInput(
-                    f"no store at {store.mask_url(url)}: check TIX_DATABASE_URL "
-                    "(cron does not read your shell's profile)"
-                )
-        try:
-            root.obj["db"] = store.connect(url)
-        except StoreError as exc:
-            if "unsupported database URL" in str(exc):
-                raise InvalidInput(str(exc)) from None
-            raise
-        if not migrations.is_current(root.obj["db"]):
-            raise InvalidInput(
-                f"store {store.mask_url(url)} is not set up or not up to date: "
-                "run `tix init` (new store) or `tix db upgrade`"
-            )
-    return root.obj["db"]
-
-
-def job_options(func):
-    func = click.option(
-        "--no-lock",
-        is_flag=True,
-        help="skip the run-level lock (it is an optimisation; claims stay safe)",
-    )(func)
-    func = click.option("-v", "--verbose", is_flag=True, help="list each ticket and message")(func)
-    func = click.option("--dry-run", is_flag=True, help="print what would be done; change nothing")(
-        func
-    )
-    return func
-
-
-def run_steps(ctx, steps: list[str], dry_run: bool, verbose: bool, no_lock: bool) -> None:
-    from tix.jobs import runner
-    from tix.jobs.lock import run_lock
-
-    conf = load_settings(mail="notify" in steps, dry_run=dry_run)
-    db = open_store(ctx)
-    if "escalate" in steps:
-        from tix import escalation
-
-        escalation.load_rules()  # a bad rule is refused (exit 2) before any step changes anything
-    summary = runner.Summary()
-    # A dry run writes nothing, not even a lock file, and may run beside a real one.
-    skip_lock = no_lock or dry_run
-    with run_lock(db, ctx.find_root().obj["url"]) if not skip_lock else _no_lock() as held:
-        if not held:
-            click.echo("skipped: another tix-jobs run is in progress")
-            return
-        for step in steps:
-            getattr(runner, step)(conf, summary, dry_run=dry_run)
-    if verbose:
-        for code in summary.reminded:
-            click.echo(f"{'would remind' if dry_run else 'reminded'} {code}")
-        for code in summary.closed:
-            click.echo(f"{'would close' if dry_run else 'closed'} {code}")
-        for line in summary.escalated or []:
-            click.echo(line)
-        for line in summary.would_send if dry_run else summary.mail.details:
-            click.echo(f"would send {line}" if dry_run else line)
-    click.echo(summary.line(dry_run))
-    if summary.mail.failed:
-        ctx.exit(EXIT_MESSAGES_FAILED)
-
-
-class _no_lock:
-    def __enter__(self):
-        return True
-
-    def __exit__(self, *exc):
-        return False
+from tix.errors import InvalidInput
 
 
 @click.group(cls=JobsGroup)
@@ -178,8 +38,8 @@ def cli(ctx, db_option):
     Exit codes: 0 ok, 1 some messages failed (or the store is unreachable),
     2 bad configuration.
     """
-    ctx.obj = {"db_option": db_option}
-    _setup_logging()
+    ctx.ensure_object(JobsContext).db_option = db_option
+    setup_logging()
 
 
 @cli.command()
@@ -235,11 +95,12 @@ def outbox(ctx, status, limit, fmt):
     """List the email queue, newest first (`outbox retry` requeues)."""
     if ctx.invoked_subcommand is not None:
         return
-    from tix import outbox as queue
     from tix import output
+    from tix.service import outbox as queue
+    from tix.service import shapes
 
     open_store(ctx)
-    rows = queue.listing(status, limit)
+    rows = queue.rows(status, limit)
     output.emit_rows(
         rows,
         [
@@ -253,6 +114,7 @@ def outbox(ctx, status, limit, fmt):
             "last_error",
         ],
         fmt,
+        fields=shapes.OUTBOX,
     )
 
 
@@ -262,7 +124,7 @@ def outbox(ctx, status, limit, fmt):
 @click.pass_context
 def outbox_retry(ctx, message_id, all_dead):
     """Requeue one failed, dead or uncertain message by its ID, or every dead one."""
-    from tix import outbox as queue
+    from tix.service import outbox as queue
 
     if (message_id is None) == (not all_dead):
         raise InvalidInput("give one outbox ID, or --all-dead")
@@ -271,17 +133,10 @@ def outbox_retry(ctx, message_id, all_dead):
         click.echo(f"requeued {queue.retry_all_dead()} dead message(s)")
         return
     row = queue.retry(message_id)
-    click.echo(f"requeued {row.id} ({row.kind} to {row.recipient})")
+    click.echo(f"requeued {row['id']} ({row['kind']} to {row['recipient']})")
 
-
-# Email in (issue 6): the command lives in its own module; its imports stay lazy.
-from tix.jobs.mail_in import mail_in  # noqa: E402
 
 cli.add_command(mail_in)
-
-# Escalation rules (issue 7): also a step of `run`, before notify.
-from tix.jobs.escalate import escalate  # noqa: E402
-
 cli.add_command(escalate)
 
 

@@ -20,17 +20,18 @@ EX_TEMPFAIL = 75
 
 def _store_failure(exc: Exception, ctx) -> str | None:
     """The one-line message for a store or configuration failure, or None for anything else."""
-    from tix.cli import as_store_error
-    from tix.errors import InvalidInput, StoreError
+    from tix.jobs.common import JobsContext
+
+    from tix.errors import InvalidInput, StoreError, as_tix_error
 
     if isinstance(exc, StoreError | InvalidInput):
         return str(exc)
-    store_error = as_store_error(exc, ctx)
-    return str(store_error) if store_error else None
+    error = as_tix_error(exc, ctx.find_object(JobsContext).url or "")
+    return str(error) if isinstance(error, StoreError) else None
 
 
 def _prepare(ctx):
-    from tix.jobs.cli import open_store
+    from tix.jobs.common import open_store
 
     from tix import settings
 

@@ -1,5 +1,5 @@
 """What one `tix-jobs` command does, in bounded batches. The rules themselves (who is due, the
-compare-and-set transitions) live in tix/tickets.py; this module only walks the batches."""
+compare-and-set transitions) live in tix/tickets/; this module only walks the batches."""
 
 from dataclasses import dataclass, field
 
@@ -14,7 +14,7 @@ class Summary:
     closed: list[str] = field(default_factory=list)
     mail: dispatch.NotifyResult = field(default_factory=dispatch.NotifyResult)
     would_send: list[str] = field(default_factory=list)
-    # Lines of the escalate step (issue 7); None when no escalation rules are configured.
+    # Lines of the escalate step; None when no escalation rules are configured.
     escalated: list[str] | None = None
 
     def line(self, dry_run: bool = False) -> str:
@@ -54,10 +54,30 @@ def autoclose(conf: settings.Settings, summary: Summary, dry_run: bool = False) 
     summary.closed += _walk(tickets.due_for_autoclose, tickets.autoclose_batch, conf, dry_run)
 
 
-def escalate(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:
-    from tix.jobs.escalate import step
+def describe(firing, dry_run: bool) -> str:
+    if dry_run:
+        return f"would escalate {firing.code} ({firing.rule}: {firing.changes['would']})"
+    changes = firing.changes
+    parts = []
+    if "priority" in changes:
+        parts.append(f"priority {changes['priority']}")
+    if "assignee" in changes:
+        parts.append(f"assigned to {changes['assignee']}")
+    if "notified" in changes:
+        parts.append(f"notified {changes['notified']}")
+    return f"escalated {firing.code} ({firing.rule}: {', '.join(parts) or 'no change needed'})"
 
-    step(conf, summary, dry_run=dry_run)
+
+def escalate(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:
+    """The `tix-jobs run` step: fills summary.escalated with one line per firing."""
+    from tix import escalation
+
+    rules = escalation.load_rules()
+    if not rules:
+        return  # no rules file: nothing to say in the summary line either
+    summary.escalated = [
+        describe(f, dry_run) for f in escalation.run(dry_run=dry_run, rules=rules, conf=conf)
+    ]
 
 
 def notify(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:

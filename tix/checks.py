@@ -455,32 +455,16 @@ def run(draft: Draft, *, budget_ms: int | None = None) -> Review:
     return review
 
 
-def review(
-    principal: Principal,
-    *,
-    department: str,
-    priority: str,
-    subject: str,
-    body: str,
-    service: str | None = None,
-    account: str | None = None,
-) -> Review:
-    """Run the checks on a ticket `principal` is about to file. Raises the same errors as
-    tickets.create for an unknown department or account, so they come before any question."""
-    from tix import tickets
-    from tix.models import Service
-
-    dept = tickets.department_by_slug(department)
-    owner = tickets.account_for(principal, account)
-    services = tuple(Service.select().where(Service.account == owner.id).order_by(Service.name))
+def review(principal: Principal, new) -> Review:
+    """Run the checks on `new` (a tickets.NewTicket) that `principal` is about to file."""
     draft = Draft(
-        subject=subject or "",
-        body=body or "",
-        department=dept.slug,
-        priority=priority,
-        service=(service or "").strip() or None,
-        account=owner,
-        services=services,
+        subject=new.subject,
+        body=new.body,
+        department=new.department.slug,
+        priority=new.priority,
+        service=new.service.name if new.service else None,
+        account=new.account,
+        services=new.services,
         lang=principal.lang if principal.lang in ("en", "es") else "en",
     )
     return run(draft)

@@ -621,10 +621,17 @@ def _create(incoming, dept, contact, conf, limits) -> Outcome:
     text = body_text(incoming.msg)
     text = trim_signature(text) if _FORWARD.match(incoming.subject) else trim_reply(text)
     body = _body_for_ticket(text, conf)
-    review = checks.review(
-        principal, department=dept.slug, priority="medium", subject=subject, body=body
-    )
     try:
+        new = tickets.prepare(
+            principal,
+            department=dept.slug,
+            priority="medium",
+            subject=subject,
+            body=body,
+            attachments=_files(incoming),
+            conf=conf,
+        )
+        review = checks.review(principal, new)
         with transaction():
             _lock_sender(incoming.sender)
             opened = (
@@ -638,16 +645,7 @@ def _create(incoming, dept, contact, conf, limits) -> Outcome:
             )
             if opened >= limits.flood_limit:
                 raise _Flood()
-            ticket = tickets.create(
-                principal,
-                department=dept.slug,
-                priority="medium",
-                subject=subject,
-                body=body,
-                attachments=_files(incoming),
-                conf=conf,
-                assistant_note=review.note(),
-            )
+            ticket = tickets.create(principal, new, conf=conf, assistant_note=review.note())
             _record(incoming, "created", ticket=ticket)
     except _Flood:
         return _refuse(

@@ -7,8 +7,6 @@ import re
 
 import click
 
-from tix.clock import iso
-
 FORMATS = ("table", "json", "csv")
 
 
@@ -23,69 +21,16 @@ def format_option(func):
     )(func)
 
 
-def ticket_dict(ticket, *, lang: str = "en") -> dict:
-    dept = ticket.department
-    return {
-        "code": ticket.code,
-        "subject": ticket.subject,
-        "status": ticket.status,
-        "priority": ticket.priority,
-        "department": dept.slug,
-        "department_name": dept.display_name(lang),
-        "account": ticket.account.handle,
-        "assignee": ticket.assignee.email if ticket.assignee_id else None,
-        "created_at": iso(ticket.created_at),
-        "updated_at": iso(ticket.updated_at),
-        "waiting_since": iso(ticket.waiting_since),
-        "closed_at": iso(ticket.closed_at),
-        "close_reason": ticket.close_reason,
-    }
-
-
-def message_dict(message) -> dict:
-    return {
-        "author": message.author_email,
-        "body": message.body,
-        "internal": bool(message.internal),
-        "created_at": iso(message.created_at),
-    }
-
-
-def event_dict(event) -> dict:
-    return {
-        "at": iso(event.at),
-        "actor": event.actor,
-        "kind": event.kind,
-        "before": json.loads(event.before) if event.before else None,
-        "after": json.loads(event.after) if event.after else None,
-    }
-
-
-def attachment_dict(item) -> dict:
-    return {
-        "id": item.id,
-        "filename": item.filename,
-        "content_type": item.content_type,
-        "size": item.size,
-        "created_at": iso(item.created_at),
-    }
-
-
-# The keys of ticket_dict, in order: the CSV header of a list, even an empty one.
-TICKET_FIELDS = [
+# What `tix list` and `tix search` show as a table (their JSON and CSV carry every key).
+TICKET_COLUMNS = [
     "code",
-    "subject",
-    "status",
     "priority",
+    "status",
     "department",
-    "department_name",
     "account",
     "assignee",
     "created_at",
-    "updated_at",
-    "waiting_since",
-    "closed_at",
-    "close_reason",
+    "subject",
 ]
 
 
@@ -93,18 +38,19 @@ def emit_rows(
     rows: list[dict],
     columns: list[str],
     fmt: str,
+    *,
+    fields: tuple | list,
     headers: list[str] | None = None,
-    fields: list[str] | None = None,
 ) -> None:
-    """`columns`: what the table shows; `fields`: the CSV header when there are no rows
-    (a script's parser must not see the header change shape)."""
+    """`columns`: what the table shows; `fields`: the shape's keys, which JSON and CSV carry:
+    the CSV header is the same with rows and without (a script's parser must not see it change
+    shape)."""
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     elif fmt == "csv":
         buffer = io.StringIO()
-        header = list(rows[0].keys()) if rows else (fields or columns)
         writer = csv.DictWriter(
-            buffer, fieldnames=header, extrasaction="ignore", lineterminator="\n"
+            buffer, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n"
         )
         writer.writeheader()
         writer.writerows(rows)
@@ -170,13 +116,15 @@ def _plain_kind(cell: str, width) -> str | None:
         return "text"
 
 
-def emit_object(obj: dict, fmt: str, human) -> None:
-    """One object: JSON for scripts, CSV as one row, or `human(obj)` for people."""
+def emit_object(obj: dict, fmt: str, human, *, flat: dict | None = None) -> None:
+    """One object: JSON for scripts, CSV as one row (`flat`, else its keys without the nested
+    lists), or `human(obj)` for people."""
     if fmt == "json":
         click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
     elif fmt == "csv":
-        flat = {k: v for k, v in obj.items() if not isinstance(v, (list, dict))}
-        emit_rows([flat], list(flat), "csv")
+        if flat is None:
+            flat = {k: v for k, v in obj.items() if not isinstance(v, (list, dict))}
+        emit_rows([flat], list(flat), "csv", fields=list(flat))
     else:
         human(obj)
 
@@ -199,7 +147,7 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
 
 
-def show_ticket(obj: dict, *, attachments: list[dict]) -> None:
+def show_ticket(obj: dict) -> None:
     """The human view of `tix show`: a header, then the thread."""
     click.secho(printable(f"{obj['code']}  {obj['subject']}"), bold=True)
     click.echo(
@@ -218,9 +166,9 @@ def show_ticket(obj: dict, *, attachments: list[dict]) -> None:
             fg="yellow" if label else None,
         )
         click.echo(printable(message["body"]))
-    if attachments:
+    if obj["attachments"]:
         click.echo("\nattachments:")
-        for item in attachments:
+        for item in obj["attachments"]:
             click.echo(
                 printable(
                     f"  #{item['id']} {item['filename']} ({item['size']} bytes, "

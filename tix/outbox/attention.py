@@ -9,7 +9,8 @@ from tix.outbox.states import ATTENTION, ATTENTION_ROWS, LIST_STATUSES, RETRYABL
 from tix.store import transaction
 
 
-def listing(status: str | None = None, limit: int | None = None) -> list[dict]:
+def listing(status: str | None = None, limit: int | None = None) -> list[Outbox]:
+    """Rows newest first (each with `ticket_code`); service.shapes.outbox_row shows one."""
     if status is not None and status not in LIST_STATUSES:
         raise InvalidInput(
             f"unknown outbox status {status!r}: use one of {', '.join(LIST_STATUSES)}"
@@ -29,23 +30,7 @@ def listing(status: str | None = None, limit: int | None = None) -> list[dict]:
         if limit < 1:
             raise InvalidInput("--limit must be at least 1")
         query = query.limit(limit)
-    return [
-        {
-            "id": row.id,
-            "status": row.status,
-            "kind": row.kind,
-            "recipient": row.recipient,
-            "ticket": row.ticket_code,
-            "attempts": row.attempts,
-            "created_at": clock.iso(row.created_at),
-            "next_attempt_at": clock.iso(row.next_attempt_at),
-            "sent_at": clock.iso(row.sent_at),
-            "last_error": row.last_error,
-            "subject": row.subject,
-            "message_id": row.message_id,
-        }
-        for row in query
-    ]
+    return list(query)
 
 
 def _requeue(where) -> int:

@@ -37,9 +37,7 @@ from tix.tickets.batch import (
     remind_batch,
     reminder_delivered,
 )
-from tix.tickets.creating import (
-    create,
-)
+from tix.tickets.creating import NewTicket, create, prepare
 from tix.tickets.reading import (
     account_for,
     attachments_of,

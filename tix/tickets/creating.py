@@ -1,10 +1,14 @@
 """Filing a new ticket: validated once into a NewTicket, then one transaction."""
 
+from dataclasses import dataclass, replace
+
 from tix import clock, mail, settings
 from tix.auth import Principal
 from tix.errors import InvalidInput
 from tix.models import (
+    Account,
     Contact,
+    Department,
     Message,
     Service,
     Ticket,
@@ -23,7 +27,27 @@ from tix.tickets.rules import (
 )
 
 
-def create(
+@dataclass(frozen=True)
+class NewTicket:
+    """A ticket about to be filed, validated and resolved once: the ticket assistant reads it,
+    the diagnosis reads it, and `create` files exactly this. Build it with `prepare`."""
+
+    subject: str
+    body: str
+    priority: str
+    department: Department
+    account: Account
+    opener: Contact  # who the ticket is from: the filer, or the account's owner
+    service: Service | None
+    services: tuple  # every service of the account (the assistant matches the text to them)
+    attachments: tuple[NewAttachment, ...] = ()
+
+    def with_body(self, body: str, conf: settings.Settings | None = None) -> "NewTicket":
+        """The same draft with an edited body (the assistant's "edit"), checked again."""
+        return replace(self, body=clean_body(body, conf or settings.load()))
+
+
+def prepare(
     principal: Principal,
     *,
     department: str,
@@ -34,36 +58,63 @@ def create(
     service: str | None = None,
     attachments: list[NewAttachment] | None = None,
     conf: settings.Settings | None = None,
-    assistant_note: str | None = None,
-) -> Ticket:
-    """`assistant_note`: the ticket assistant's findings (tix/checks.py), filed as an internal
-    note for the technician in the same transaction as the ticket."""
+) -> NewTicket:
+    """Every check a new ticket passes, in the order a user would fix them; raises the error
+    of the first that fails. Reads only: nothing is written until `create`."""
     conf = conf or settings.load()
-    attachments = attachments or []
     subject, body = clean_subject(subject), clean_body(body, conf)
     check_priority(priority)
-    check_attachments(attachments, conf)
+    attachments = tuple(attachments or ())
+    check_attachments(list(attachments), conf)
+    dept = department_by_slug(department)
+    owner_account = account_for(principal, account)
+    services = tuple(
+        Service.select().where(Service.account == owner_account.id).order_by(Service.name)
+    )
+    svc = None
+    if service:
+        wanted = service.strip().lower()
+        svc = next((s for s in services if s.name == wanted), None)
+        if svc is None:
+            raise InvalidInput(f"account {owner_account.handle} has no service {service!r}")
+    opener = principal.contact
+    if opener is None or opener.account_id != owner_account.id:
+        # An agent or a reseller files for the customer: the customer's owner is the opener.
+        opener = (
+            Contact.select()
+            .where(Contact.account == owner_account)
+            .order_by(Contact.is_owner.desc(), Contact.id)
+            .first()
+        )
+        if opener is None:
+            raise InvalidInput(f"account {owner_account.handle} has no contacts")
+    return NewTicket(
+        subject=subject,
+        body=body,
+        priority=priority,
+        department=dept,
+        account=owner_account,
+        opener=opener,
+        service=svc,
+        services=services,
+        attachments=attachments,
+    )
+
+
+def create(
+    principal: Principal,
+    new: NewTicket,
+    *,
+    conf: settings.Settings | None = None,
+    assistant_note: str | None = None,
+) -> Ticket:
+    """File `new` (from `prepare`) in one transaction: the ticket, its first message and
+    attachments, its event and its emails. `assistant_note`: the ticket assistant's findings
+    (tix/checks.py), filed as an internal note for the technician in the same transaction."""
+    conf = conf or settings.load()
+    dept, owner_account, svc, opener = new.department, new.account, new.service, new.opener
+    subject, body, priority, attachments = new.subject, new.body, new.priority, new.attachments
     with transaction():
-        dept = department_by_slug(department)
-        owner_account = account_for(principal, account)
-        svc = None
-        if service:
-            svc = Service.get_or_none(
-                Service.account == owner_account, Service.name == service.strip().lower()
-            )
-            if svc is None:
-                raise InvalidInput(f"account {owner_account.handle} has no service {service!r}")
-        opener = principal.contact
-        if opener is None or opener.account_id != owner_account.id:
-            # An agent or a reseller files for the customer: the customer's owner is the opener.
-            opener = (
-                Contact.select()
-                .where(Contact.account == owner_account)
-                .order_by(Contact.is_owner.desc(), Contact.id)
-                .first()
-            )
-            if opener is None:
-                raise InvalidInput(f"account {owner_account.handle} has no contacts")
         now = clock.now()
         ticket = insert_with_fresh_code(
             subject=subject,

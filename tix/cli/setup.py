@@ -1,0 +1,130 @@
+"""Getting started and the store itself: init, login, logout, whoami, db, demo."""
+
+import sys
+
+import click
+
+from tix import output
+from tix.cli.plumbing import FilePath, pass_app, signed_in
+from tix.service import shapes
+
+
+@click.command()
+@click.option("--admin-email", default="admin@localhost", show_default=True)
+@click.option("--admin-name", default="Administrator", show_default=True)
+@click.option("--quiet", is_flag=True, help="print the token alone")
+@pass_app
+def init(app, admin_email, admin_name, quiet):
+    """Create the store and its first admin; prints the admin's token once and saves it."""
+    from tix import auth
+    from tix.service import admin
+    from tix.store import mask_url
+
+    agent, token = admin.init(app.open_store(require_schema=False), admin_email, admin_name)
+    where = auth.save_token(app.store_url(), token)
+    if quiet:
+        click.echo(token)
+        return
+    click.echo(f"store ready: {mask_url(app.store_url())}")
+    click.echo(f"admin {agent['email']} created; token (shown once, saved in {where}):")
+    click.echo(token)
+
+
+@click.command()
+@click.option("--token", "token_option", help="the token (else read from stdin or a prompt)")
+@pass_app
+def login(app, token_option):
+    """Save your token for this store in the OS keyring."""
+    from tix import auth
+    from tix.service import session
+
+    token = token_option
+    if token is None:
+        stdin = sys.stdin
+        token = click.prompt("token", hide_input=True) if stdin.isatty() else stdin.readline()
+    app.begin()
+    principal = session.sign_in(token)
+    where = auth.save_token(app.store_url(), token.strip())
+    click.echo(f"logged in as {principal.email} ({principal.role}); token saved in {where}")
+
+
+@click.command()
+@pass_app
+def logout(app):
+    """Forget the saved token for this store."""
+    from tix import auth
+
+    auth.forget_token(app.store_url())
+    click.echo("logged out")
+
+
+@click.command(name="whoami")
+@output.format_option
+@signed_in
+def whoami(principal, fmt):
+    """Say who you are acting as."""
+    from tix.service import session
+
+    output.emit_object(
+        session.whoami(principal),
+        fmt,
+        lambda o: click.echo(
+            f"{o['name']} <{o['email']}>, {o['role']}"
+            + (f" of account {o['account']}" if o["account"] else "")
+        ),
+    )
+
+
+@click.group()
+def db():
+    """The store: where it is and its schema migrations."""
+
+
+@db.command(name="path")
+@pass_app
+def db_path(app):
+    """Print the store's URL (password hidden)."""
+    from tix.store import mask_url
+
+    click.echo(mask_url(app.store_url()))
+
+
+@db.command(name="upgrade")
+@pass_app
+def db_upgrade(app):
+    """Apply pending migrations."""
+    from tix import migrations
+
+    applied = migrations.upgrade(app.open_store(require_schema=False))
+    click.echo("\n".join(f"applied {name}" for name in applied) or "already up to date")
+
+
+@db.command(name="status")
+@output.format_option
+@pass_app
+def db_status(app, fmt):
+    """List migrations and when each was applied."""
+    from tix import migrations
+
+    rows = [
+        shapes.migration(r["version"], r["name"], r["applied_at"])
+        for r in migrations.migration_status(app.open_store(require_schema=False))
+    ]
+    output.emit_rows(rows, list(shapes.MIGRATION), fmt, fields=shapes.MIGRATION)
+
+
+@click.command()
+@click.option(
+    "--keep", type=FilePath(file_okay=False), help="build the demo store in this folder and keep it"
+)
+def demo(keep):
+    """Walk one ticket through its life on a throwaway SQLite store, printing each step."""
+    from tix.demo import run
+    from tix.jobs.cli import cli as jobs_cli
+
+    # The demo drives the real commands, handed to it, so it imports neither door itself.
+    tix = click.get_current_context().find_root().command
+    sys.exit(run(keep, tix=tix, tix_jobs=jobs_cli))
+
+
+COMMANDS = [init, login, logout, whoami, db, demo]

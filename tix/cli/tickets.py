@@ -1,0 +1,316 @@
+"""The ticket commands: create, list, show, reply, reassign, status, close, reopen, attachment.
+Each reads its options, calls one service function, and prints what it returns."""
+
+import sys
+
+import click
+
+from tix import output
+from tix.cli.plumbing import (
+    EXIT_OTHER,
+    FilePath,
+    attach_option,
+    code_argument,
+    read_attachments,
+    read_body,
+    signed_in,
+    ticket_filters,
+)
+from tix.errors import InvalidInput, TixError
+from tix.service import shapes
+
+
+@click.command()
+@click.option(
+    "--department",
+    "-d",
+    required=True,
+    help="hosting, email, domains, billing, sales, administration",
+)
+@click.option(
+    "--priority",
+    "-p",
+    default="medium",
+    show_default=True,
+    type=click.Choice(["low", "medium", "high", "emergency"]),
+)
+@click.option("--subject", "-s", required=True)
+@click.option("-m", "--message", help="the body (else stdin, else $EDITOR)")
+@click.option("--service", help="the hosting account or domain this is about")
+@click.option("--account", help="the customer's HANDLE (agents and resellers)")
+@attach_option
+@click.option("--quiet", "-q", is_flag=True, help="print the new code alone")
+@click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="file without asking about the ticket assistant's findings (they go to stderr)",
+)
+@click.option(
+    "--ask",
+    is_flag=True,
+    help="ask about the findings even when stdin is not a terminal (needs -m)",
+)
+@output.format_option
+@signed_in
+def create(
+    principal,
+    department,
+    priority,
+    subject,
+    message,
+    service,
+    account,
+    attach,
+    quiet,
+    yes,
+    ask,
+    fmt,
+):
+    """Open a ticket. The ticket assistant checks it first (which domain? which address? the
+    exact error?); on a terminal it shows what it found and asks: go on, edit, or cancel."""
+    from tix.service import tickets as tickets_service
+
+    files = read_attachments(attach)
+    stdin_is_terminal = sys.stdin.isatty()
+    if yes and ask:
+        raise InvalidInput("--yes and --ask contradict each other: give one")
+    if ask and message is None and not stdin_is_terminal:
+        raise InvalidInput("--ask reads your answers from stdin: give the body with -m")
+    # Everything that can be refused is refused here, once, before the assistant's questions.
+    new = tickets_service.prepare_ticket(
+        principal,
+        department=department,
+        priority=priority,
+        subject=subject,
+        body=read_body(message),
+        account=account,
+        service=service,
+        attachments=files,
+    )
+    interactive = ask or (stdin_is_terminal and not yes)
+    new, review = review_before_filing(principal, new, interactive)
+    if review.findings and not interactive:
+        click.echo("\n".join([review.heading(), *review.lines()]), err=True)
+    created = tickets_service.file_ticket(principal, new, review)
+    if quiet:
+        click.echo(created["code"])
+        return
+    output.emit_object(
+        created,
+        fmt,
+        lambda o: click.echo(
+            f"created {o['code']}: {o['subject']} ({o['department_name']}, {o['priority']})"
+        ),
+    )
+
+
+ASSISTANT_PROMPT = {
+    "en": "Go on, edit the message, or cancel? (g/e/c)",
+    "es": "¿Seguir, editar el mensaje o cancelar? (s/e/c)",
+}
+ASSISTANT_ANSWERS = {
+    **dict.fromkeys(("g", "go", "s", "seguir", "y", "yes"), "go"),
+    **dict.fromkeys(("e", "edit", "editar"), "edit"),
+    **dict.fromkeys(("c", "cancel", "cancelar", "n", "no"), "cancel"),
+}
+CANCELLED = {"en": "cancelled: no ticket filed", "es": "cancelado: no se ha registrado el ticket"}
+
+
+def _assistant_answer(text: str) -> str:
+    answer = ASSISTANT_ANSWERS.get(text.strip().lower())
+    if answer is None:
+        raise click.BadParameter("answer g (go on), e (edit) or c (cancel)")
+    return answer
+
+
+def review_before_filing(principal, new, interactive: bool):
+    """Run the ticket assistant's checks; on a terminal, show the findings and let the user go
+    on, edit the body (then check again) or cancel. Returns (the draft, its review)."""
+    from tix.service import tickets as tickets_service
+
+    lang = "es" if principal.lang == "es" else "en"
+    while True:
+        review = tickets_service.review_ticket(principal, new)
+        if not review.findings or not interactive:
+            break
+        click.echo("\n".join([review.heading(), *review.lines()]))
+        answer = click.prompt(
+            ASSISTANT_PROMPT[lang],
+            default="s" if lang == "es" else "g",
+            value_proc=_assistant_answer,
+        )
+        if answer == "go":
+            break
+        if answer == "cancel":
+            click.echo(CANCELLED[lang], err=True)
+            click.get_current_context().exit(EXIT_OTHER)
+        edited = click.edit(new.body)
+        if edited is not None and edited.strip():
+            new = new.with_body(edited)
+    for problem in review.problems:
+        click.echo(f"tix: warning: {problem}", err=True)
+    return new, review
+
+
+@click.command(name="list")
+@ticket_filters
+@output.format_option
+@signed_in
+def list_command(
+    principal, status, department, priority, assignee, account, since, include_closed, limit, fmt
+):
+    """List tickets: the queue (agents, by priority then age) or your history (newest first)."""
+    from tix.service import tickets as tickets_service
+
+    rows = tickets_service.list_tickets(
+        principal,
+        statuses=list(status),
+        department=department,
+        priority=priority,
+        assignee=assignee,
+        account=account,
+        since=since,
+        include_closed=include_closed,
+        limit=limit,
+    )
+    output.emit_rows(rows, output.TICKET_COLUMNS, fmt, fields=shapes.TICKET)
+
+
+@click.command()
+@code_argument
+@click.option("--history", is_flag=True, help="add the event log")
+@output.format_option
+@signed_in
+def show(principal, code, history, fmt):
+    """Show a ticket and its whole thread."""
+    from tix.service import tickets as tickets_service
+
+    output.emit_object(
+        tickets_service.show_ticket(principal, code, history=history), fmt, output.show_ticket
+    )
+
+
+@click.command()
+@code_argument
+@click.option("-m", "--message", help="the reply (else stdin, else $EDITOR)")
+@click.option(
+    "--internal", is_flag=True, help="an internal note: agents only, never sent to the customer"
+)
+@click.option(
+    "--template",
+    "template_name",
+    metavar="NAME",
+    help="a canned reply (`tix template list`), in the customer's language",
+)
+@attach_option
+@signed_in
+def reply(principal, code, message, internal, template_name, attach):
+    """Reply to a ticket (or add an internal note)."""
+    from tix.service import tickets as tickets_service
+
+    plan = tickets_service.plan_reply(
+        principal,
+        code,
+        internal=internal,
+        template=template_name,
+        message_given=message is not None,
+    )
+    files = read_attachments(attach)
+    body = plan.template_body if plan.template_body is not None else read_body(message)
+    done = tickets_service.reply(principal, plan, body, attachments=files)
+    click.echo(f"{'noted' if internal else 'replied'} on {done['code']}; status {done['status']}")
+
+
+@click.command()
+@code_argument
+@click.option("--department", "-d", help="move to this department")
+@click.option("--agent", help="assign to this agent's email, or `none`")
+@click.option("--priority", "-p", help="low, medium, high or emergency")
+@signed_in
+def reassign(principal, code, department, agent, priority):
+    """Move a ticket to another department or technician, or change its priority (agents)."""
+    from tix.service import tickets as tickets_service
+
+    t = tickets_service.reassign(
+        principal, code, department=department, agent=agent, priority=priority
+    )
+    click.echo(
+        f"{t['code']}: {t['department']}, {t['priority']}, assignee {t['assignee'] or 'none'}"
+    )
+
+
+@click.command()
+@code_argument
+@click.argument("status")
+@signed_in
+def status(principal, code, status):
+    """Set a ticket in-progress or on-hold (agents)."""
+    from tix.service import tickets as tickets_service
+
+    done = tickets_service.set_status(principal, code, status)
+    click.echo(f"{done['code']} is now {done['status']}")
+
+
+@click.command()
+@code_argument
+@signed_in
+def close(principal, code):
+    """Close a ticket (it can be reopened later)."""
+    from tix.service import tickets as tickets_service
+
+    click.echo(f"closed {tickets_service.close(principal, code)['code']}")
+
+
+@click.command()
+@code_argument
+@click.option("-m", "--message", help="say why (optional)")
+@signed_in
+def reopen(principal, code, message):
+    """Reopen a closed ticket."""
+    from tix.service import tickets as tickets_service
+
+    done = tickets_service.reopen(principal, code, read_body(message, required=False))
+    click.echo(f"reopened {done['code']}")
+
+
+@click.group()
+def attachment():
+    """Files attached to tickets."""
+
+
+@attachment.command(name="get")
+@code_argument
+@click.argument("attachment_id", type=int)
+@click.option(
+    "-o",
+    "--output",
+    "target",
+    type=FilePath(dir_okay=False, writable=True),
+    help="write here (default: the attachment's name in the current folder; - for stdout)",
+)
+@signed_in
+def attachment_get(principal, code, attachment_id, target):
+    """Save an attachment (its id is listed by `tix show`)."""
+    from pathlib import Path
+
+    from tix.service import tickets as tickets_service
+
+    item = tickets_service.attachment(principal, code, attachment_id)
+    data = item["data"]
+    if target == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    path = Path(target or Path(item["filename"]).name)
+    if target is None and path.exists():
+        raise InvalidInput(f"{path} exists: choose another name with -o")
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise TixError(f"cannot write {path}: {exc.strerror}") from None
+    click.echo(f"saved {path} ({len(data)} bytes)")
+
+
+COMMANDS = [create, list_command, show, reply, reassign, status, close, reopen, attachment]

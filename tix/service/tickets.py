@@ -1,0 +1,163 @@
+"""The desk's ticket operations as the doors call them: a principal and plain arguments in,
+plain data (service.shapes) out. No door touches a model, a query or a rule; each rule lives in
+tix.tickets and is called from here."""
+
+from dataclasses import dataclass
+
+from tix import checks, settings, tickets
+from tix.auth import Principal
+from tix.errors import InvalidInput
+from tix.service import shapes
+from tix.tickets import NewAttachment, NewTicket
+
+
+def prepare_ticket(
+    principal: Principal,
+    *,
+    department: str,
+    priority: str,
+    subject: str,
+    body: str,
+    account: str | None = None,
+    service: str | None = None,
+    attachments: list[NewAttachment] | None = None,
+) -> NewTicket:
+    """A new ticket validated and resolved once (every refusal comes from here), ready for the
+    ticket assistant (`review_ticket`) and for `file_ticket`."""
+    return tickets.prepare(
+        principal,
+        department=department,
+        priority=priority,
+        subject=subject,
+        body=body,
+        account=account,
+        service=service,
+        attachments=attachments,
+    )
+
+
+def review_ticket(principal: Principal, new: NewTicket) -> checks.Review:
+    """The ticket assistant's findings on a draft, before anything is filed."""
+    return checks.review(principal, new)
+
+
+def file_ticket(principal: Principal, new: NewTicket, review: checks.Review | None = None) -> dict:
+    """File the draft, with the assistant's findings as an internal note for the technician."""
+    review = review if review is not None else review_ticket(principal, new)
+    ticket = tickets.create(principal, new, assistant_note=review.note())
+    ticket = tickets.get_ticket(principal, ticket.code)
+    return shapes.ticket_created(
+        ticket, lang=principal.lang, findings=[f.text for f in review.findings]
+    )
+
+
+def list_tickets(principal: Principal, *, search: str | None = None, **filters) -> list[dict]:
+    """`tix list` (and `tix search` with `search`): the filters of tickets.list_tickets."""
+    if search is not None:
+        from tix import desk
+
+        filters["matching"] = desk.search_condition(principal, search)
+    rows = tickets.list_tickets(principal, **filters)
+    return [shapes.ticket(t, lang=principal.lang) for t in rows]
+
+
+def show_ticket(principal: Principal, code: str, *, history: bool = False) -> dict:
+    ticket = tickets.get_ticket(principal, code)
+    return shapes.ticket_detail(
+        ticket,
+        lang=principal.lang,
+        messages=tickets.thread(principal, ticket),
+        attachments=tickets.attachments_of(principal, ticket),
+        events=tickets.history(principal, ticket) if history else None,
+    )
+
+
+@dataclass(frozen=True)
+class ReplyPlan:
+    """What a reply will be, settled before its text is asked for: a refusal comes before
+    anyone types (a customer's internal note, a template with -m)."""
+
+    code: str
+    internal: bool
+    template_body: str | None  # the filled-in canned reply, when --template was given
+
+
+def plan_reply(
+    principal: Principal,
+    code: str,
+    *,
+    internal: bool = False,
+    template: str | None = None,
+    message_given: bool = False,
+) -> ReplyPlan:
+    ticket = tickets.get_ticket(principal, code)
+    if internal:
+        principal.require_agent("write internal notes")
+    body = None
+    if template is not None:
+        from tix import desk
+
+        if message_given:
+            raise InvalidInput("give either -m or --template, not both")
+        body = desk.template_reply(principal, ticket, template)
+    return ReplyPlan(code=ticket.code, internal=internal, template_body=body)
+
+
+def reply(
+    principal: Principal,
+    plan: ReplyPlan,
+    body: str,
+    *,
+    attachments: list[NewAttachment] | None = None,
+) -> dict:
+    """Reply (or note) as planned; returns {code, status, internal} of the ticket the reply
+    landed on (a merged ticket's target)."""
+    ticket = tickets.get_ticket(principal, plan.code)
+    tickets.reply(principal, ticket, body, internal=plan.internal, attachments=attachments)
+    ticket = tickets.merged_target(tickets.get_ticket(principal, plan.code))
+    return {"code": ticket.code, "status": ticket.status, "internal": plan.internal}
+
+
+def close(principal: Principal, code: str) -> dict:
+    ticket = tickets.close(principal, tickets.get_ticket(principal, code))
+    return {"code": ticket.code, "status": ticket.status}
+
+
+def reopen(principal: Principal, code: str, body: str | None = None) -> dict:
+    ticket = tickets.reopen(principal, tickets.get_ticket(principal, code), body)
+    return {"code": ticket.code, "status": ticket.status}
+
+
+def set_status(principal: Principal, code: str, status: str) -> dict:
+    ticket = tickets.set_status(principal, tickets.get_ticket(principal, code), status)
+    return {"code": ticket.code, "status": ticket.status}
+
+
+def reassign(
+    principal: Principal,
+    code: str,
+    *,
+    department: str | None = None,
+    agent: str | None = None,
+    priority: str | None = None,
+) -> dict:
+    """`agent`: an email, `none` to unassign, or None to leave the assignee alone."""
+    ticket = tickets.get_ticket(principal, code)
+    agent_value = (
+        tickets.UNCHANGED if agent is None else (None if agent.lower() == "none" else agent)
+    )
+    tickets.reassign(
+        principal, ticket, department=department, agent_email=agent_value, priority=priority
+    )
+    return shapes.ticket(tickets.get_ticket(principal, code), lang=principal.lang)
+
+
+def attachment(principal: Principal, code: str, attachment_id: int) -> dict:
+    """{filename, content_type, data} of an attachment this principal may see."""
+    item = tickets.get_attachment(principal, tickets.get_ticket(principal, code), attachment_id)
+    return {"filename": item.filename, "content_type": item.content_type, "data": bytes(item.data)}
+
+
+def read_attachment(path: str) -> NewAttachment:
+    """A file to attach, refused (too big, unreadable) before anything else is asked."""
+    return tickets.read_attachment(path, settings.load())
