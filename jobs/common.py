@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import click
 
-from tix.errors import InvalidInput, StoreError, as_tix_error, one_line
+from tix.errors import InvalidInput, StoreError, one_line
+from tix.failures import as_tix_error
 
 EXIT_OK, EXIT_MESSAGES_FAILED, EXIT_BAD_CONFIGURATION = 0, 1, 2
 

@@ -22,7 +22,8 @@ def _store_failure(exc: Exception, ctx) -> str | None:
     """The one-line message for a store or configuration failure, or None for anything else."""
     from tix.jobs.common import JobsContext
 
-    from tix.errors import InvalidInput, StoreError, as_tix_error
+    from tix.errors import InvalidInput, StoreError
+    from tix.failures import as_tix_error
 
     if isinstance(exc, StoreError | InvalidInput):
         return str(exc)

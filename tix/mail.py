@@ -2,8 +2,9 @@
 
 Each email is rendered once, when queued, with a fixed Message-ID, so a retry sends the very
 same bytes and the receiving side can spot a duplicate. Templates are plain text in the
-recipient's language; a file `<config>/templates/<kind>.<lang>.txt` overrides the built-in one
-(first line `Subject: ...`, then a blank line, then the body).
+recipient's language, one file each in tix/templates/<kind>.<lang>.txt (first line
+`Subject: ...`, then a blank line, then the body); a file of the same name and format in
+`<config>/templates/` overrides the built-in one.
 """
 
 import functools
@@ -13,6 +14,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tix import clock, settings
@@ -24,176 +26,6 @@ if TYPE_CHECKING:
 
 # Kinds whose email is written by a person; every other kind is sent automatically.
 HUMAN_KINDS = {"agent-reply"}
-
-TEMPLATES = {
-    ("ticket-created", "en"): (
-        "We received your ticket: {subject}",
-        "Hello {name},\n\nWe received your ticket {code} ({department}, priority {priority}) and "
-        "a technician will answer soon.\n\n{body}\n\nReply to this email or run "
-        "`tix reply {code}` to add to it.\n",
-    ),
-    ("ticket-created", "es"): (
-        "Hemos recibido su ticket: {subject}",
-        "Hola {name}:\n\nHemos recibido su ticket {code} ({department}, prioridad {priority}) y "
-        "un técnico le responderá pronto.\n\n{body}\n\nResponda a este correo o ejecute "
-        "`tix reply {code}` para añadir información.\n",
-    ),
-    ("agent-reply", "en"): (
-        "{subject}",
-        "Hello {name},\n\n{body}\n\n-- \n{author}, {department}\nTicket {code}: reply to this "
-        "email to answer.\n",
-    ),
-    ("agent-reply", "es"): (
-        "{subject}",
-        "Hola {name}:\n\n{body}\n\n-- \n{author}, {department}\nTicket {code}: responda a este "
-        "correo para contestar.\n",
-    ),
-    ("status-changed", "en"): (
-        "{subject}",
-        "Hello {name},\n\nYour ticket {code} is now {status}.\n",
-    ),
-    ("status-changed", "es"): (
-        "{subject}",
-        "Hola {name}:\n\nSu ticket {code} ahora está {status}.\n",
-    ),
-    ("closed", "en"): (
-        "Closed: {subject}",
-        "Hello {name},\n\nYour ticket {code} has been closed. If you still need help, reply to "
-        "this email or run `tix reopen {code}` and it will be reopened.\n",
-    ),
-    ("closed", "es"): (
-        "Cerrado: {subject}",
-        "Hola {name}:\n\nSu ticket {code} se ha cerrado. Si aún necesita ayuda, responda a este "
-        "correo o ejecute `tix reopen {code}` y se reabrirá.\n",
-    ),
-    ("reopened", "en"): (
-        "Reopened: {subject}",
-        "Hello {name},\n\nTicket {code} has been reopened.\n\n{body}\n",
-    ),
-    ("reopened", "es"): (
-        "Reabierto: {subject}",
-        "Hola {name}:\n\nEl ticket {code} se ha reabierto.\n\n{body}\n",
-    ),
-    ("reminder", "en"): (
-        "Waiting for your answer: {subject}",
-        "Hello {name},\n\nWe answered your ticket {code} and are waiting for your reply. Your "
-        "ticket {code} will be closed in {close_after} unless you answer; reply to reopen it any "
-        "time.\n",
-    ),
-    ("reminder", "es"): (
-        "Esperamos su respuesta: {subject}",
-        "Hola {name}:\n\nRespondimos a su ticket {code} y esperamos su respuesta. Su ticket "
-        "{code} se cerrará en {close_after} si no contesta; responda para reabrirlo cuando "
-        "quiera.\n",
-    ),
-    ("auto-closed", "en"): (
-        "Closed: {subject}",
-        "Hello {name},\n\nWe closed your ticket {code} because we did not hear back from you. "
-        "Reply to this email or run `tix reopen {code}` to reopen it any time.\n",
-    ),
-    ("auto-closed", "es"): (
-        "Cerrado: {subject}",
-        "Hola {name}:\n\nHemos cerrado su ticket {code} porque no recibimos respuesta. Responda "
-        "a este correo o ejecute `tix reopen {code}` para reabrirlo cuando quiera.\n",
-    ),
-    # Notices to agents.
-    ("agent-new-ticket", "en"): (
-        "New {priority} ticket: {subject}",
-        "{customer} opened {code} in {department} (priority {priority}).\n\n{body}\n",
-    ),
-    ("agent-new-ticket", "es"): (
-        "Nuevo ticket {priority}: {subject}",
-        "{customer} abrió {code} en {department} (prioridad {priority}).\n\n{body}\n",
-    ),
-    ("agent-customer-reply", "en"): (
-        "Customer replied: {subject}",
-        "{customer} replied on {code}.\n\n{body}\n",
-    ),
-    ("agent-customer-reply", "es"): (
-        "Respuesta del cliente: {subject}",
-        "{customer} respondió en {code}.\n\n{body}\n",
-    ),
-    ("agent-assigned", "en"): (
-        "Assigned to you: {subject}",
-        "Ticket {code} ({department}, priority {priority}) is now yours.\n",
-    ),
-    ("agent-assigned", "es"): (
-        "Asignado a usted: {subject}",
-        "El ticket {code} ({department}, prioridad {priority}) ahora es suyo.\n",
-    ),
-    # The agents' desk (issue 7).
-    ("merged", "en"): (
-        "{subject}",
-        "Hello {name},\n\nYou wrote to us twice about the same problem, so we joined ticket "
-        "{merged_code} to ticket {code}: both threads are now in {code} and we will answer "
-        "there. Run `tix show {code}` or reply to this email.\n",
-    ),
-    ("merged", "es"): (
-        "{subject}",
-        "Hola {name}:\n\nNos escribió dos veces sobre el mismo problema, así que hemos unido "
-        "el ticket {merged_code} al ticket {code}: ambas conversaciones están ahora en {code} y "
-        "le responderemos allí. Ejecute `tix show {code}` o responda a este correo.\n",
-    ),
-    ("agent-watch-reply", "en"): (
-        "Reply on a ticket you watch: {subject}",
-        "{author} replied on {code} ({department}).\n\n{body}\n",
-    ),
-    ("agent-watch-reply", "es"): (
-        "Respuesta en un ticket que sigue: {subject}",
-        "{author} respondió en {code} ({department}).\n\n{body}\n",
-    ),
-    ("agent-escalated", "en"): (
-        "Escalated ({rule}): {subject}",
-        "Ticket {code} ({department}, priority {priority}, {status}) of {customer} matched "
-        "escalation rule {rule}.\n",
-    ),
-    ("agent-escalated", "es"): (
-        "Escalado ({rule}): {subject}",
-        "El ticket {code} ({department}, prioridad {priority}, {status}) de {customer} cumple "
-        "la regla de escalado {rule}.\n",
-    ),
-}
-
-# Answers of `tix-jobs mail-in` to a message it did not file (issue 6). They never carry a ticket
-# code: "no such ticket" and "not your ticket" must read the same.
-TEMPLATES.update(
-    {
-        ("mail-refused", "en"): (
-            "Not delivered: {original_subject}",
-            'Hello,\n\nWe could not add your message "{original_subject}" to our help desk: '
-            "{sender} is not an address we have on file for it, or it names no ticket we know.\n\n"
-            "If you are a customer, write from the address on your account, reply to one of our "
-            "emails, or open a ticket with `tix create`.\n",
-        ),
-        ("mail-refused", "es"): (
-            "No entregado: {original_subject}",
-            'Hola:\n\nNo hemos podido añadir su mensaje "{original_subject}" a nuestro servicio de '
-            "soporte: {sender} no es una dirección que tengamos registrada para ello, o no menciona "
-            "ningún ticket que conozcamos.\n\nSi es cliente, escriba desde la dirección de su cuenta, "
-            "responda a uno de nuestros correos o abra un ticket con `tix create`.\n",
-        ),
-        ("mail-flood", "en"): (
-            "Not filed: {original_subject}",
-            "Hello {name},\n\nYou have opened {limit} tickets by email in the last {window}, so we "
-            "are not filing new ones from {sender} for now. Please reply to one of your open tickets "
-            "or write again later.\n",
-        ),
-        ("mail-flood", "es"): (
-            "No registrado: {original_subject}",
-            "Hola {name}:\n\nHa abierto {limit} tickets por correo en los últimos {window}, así que "
-            "por ahora no registramos más desde {sender}. Responda a uno de sus tickets abiertos o "
-            "vuelva a escribir más tarde.\n",
-        ),
-        ("mail-not-filed", "en"): (
-            "Not filed: {original_subject}",
-            'Hello {name},\n\nYour message "{original_subject}" was not added: {reason}\n',
-        ),
-        ("mail-not-filed", "es"): (
-            "No registrado: {original_subject}",
-            'Hola {name}:\n\nSu mensaje "{original_subject}" no se ha añadido: {reason}\n',
-        ),
-    }
-)
 
 STATUS_WORDS = {
     "es": {
@@ -243,14 +75,33 @@ class Recipient:
     lang: str = "en"
 
 
+# The built-in templates, one file per kind and language, in the very format of the overrides
+# a company puts in <config>/templates (so there is one format to learn and to edit).
+BUILT_IN_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _read_template(path: Path) -> tuple[str, str] | None:
+    """(subject, body) of a template file, or None if it is missing or not in the format."""
+    if not path.is_file():
+        return None
+    first, _, body = path.read_text(encoding="utf-8").partition("\n")
+    if not first.lower().startswith("subject:"):
+        return None
+    return first.split(":", 1)[1].strip(), body.lstrip("\n")
+
+
 def _template(kind: str, lang: str) -> tuple[str, str]:
-    override = config_dir() / "templates" / f"{kind}.{lang}.txt"
-    if override.is_file():
-        text = override.read_text(encoding="utf-8")
-        first, _, body = text.partition("\n")
-        if first.lower().startswith("subject:"):
-            return first.split(":", 1)[1].strip(), body.lstrip("\n")
-    return TEMPLATES.get((kind, lang)) or TEMPLATES[(kind, "en")]
+    """The company's override for this kind and language, else the built-in one, else the
+    built-in English one."""
+    for folder, language in (
+        (config_dir() / "templates", lang),
+        (BUILT_IN_TEMPLATES, lang),
+        (BUILT_IN_TEMPLATES, "en"),
+    ):
+        found = _read_template(folder / f"{kind}.{language}.txt")
+        if found is not None:
+            return found
+    raise KeyError(f"no mail template {kind!r}")
 
 
 class _Blank(dict):

@@ -9,7 +9,8 @@ from datetime import UTC
 import click
 
 from tix import clock
-from tix.errors import InvalidInput, StoreError, as_tix_error, one_line
+from tix.errors import InvalidInput, StoreError, one_line
+from tix.failures import as_tix_error
 
 # Exit codes, documented in README.md and docs/cli.md.
 EXIT_OK, EXIT_OTHER, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_NOT_ALLOWED = 0, 1, 2, 3, 4
