@@ -1,4 +1,4 @@
-"""Issue 6 timings: the ticket assistant's checks ("never more than a fraction of a second") and
+"""Timings of the ticket assistant's checks ("never more than a fraction of a second") and
 `mail-in` per message, on a fresh SQLite store (or TIX_BENCH_URL).
 
     python -m bench.checks_mail_in [--reps 200] [--messages 200]

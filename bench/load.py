@@ -1,4 +1,4 @@
-"""Load and consistency run (issue 5): agent and customer processes working for a bounded time
+"""Load and consistency run: agent and customer processes working for a bounded time
 while `tix-jobs run` runs every few seconds against a real SMTP server on loopback; then every
 ticket's thread, events and emails are checked, and the figures printed.
 

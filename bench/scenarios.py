@@ -1,4 +1,4 @@
-"""The scenarios of issue 4 (1-5) and issue 7 (6). Each returns result rows:
+"""The benchmark scenarios (1-5: the store and the jobs; 6: the agents' desk). Each returns result rows:
 {scenario, backend, measure, value, unit, baseline, ratio, target, ok, note}."""
 
 import json

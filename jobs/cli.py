@@ -21,6 +21,7 @@ from tix.jobs.mail_in import mail_in
 
 from tix import __version__
 from tix.errors import InvalidInput
+from tix.service.outbox import STATUSES as OUTBOX_STATUSES
 
 
 @click.group(cls=JobsGroup)
@@ -77,7 +78,7 @@ def run(ctx, dry_run, verbose, no_lock):
 @cli.group(invoke_without_command=True)
 @click.option(
     "--status",
-    type=click.Choice(["pending", "sending", "sent", "failed", "dead", "uncertain", "cancelled"]),
+    type=click.Choice(OUTBOX_STATUSES),
     help="only messages in this state",
 )
 @click.option(

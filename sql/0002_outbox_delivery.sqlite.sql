@@ -1,4 +1,4 @@
--- tix-jobs (issue 3): when the current delivery attempt of an outbox row began to hand the
+-- tix-jobs: when the current delivery attempt of an outbox row began to hand the
 -- message to the mail server. A row whose lease expires while this is set may already have been
 -- delivered, so it becomes 'uncertain' (resent only by `tix-jobs outbox retry`) instead of being
 -- sent twice; a row claimed but never started is simply claimed again.

@@ -1,4 +1,4 @@
--- The agents' queue (issue 4): `tix list` reads live tickets by priority, then age. The queue
+-- The agents' queue: `tix list` reads live tickets by priority, then age. The queue
 -- index of 0001 leads with status, and `status <> 'closed'` is no range an index can walk, so at
 -- 1M tickets a department's queue read every ticket the department ever had and sorted them.
 -- These partial indexes hold only live tickets, already in queue order: a page of the queue

@@ -1,4 +1,4 @@
--- Email in (issue 6): one row per message `tix-jobs mail-in` handled. The unique Message-ID makes
+-- Email in: one row per message `tix-jobs mail-in` handled. The unique Message-ID makes
 -- a redelivered message (MTA retry, Maildir re-run) a no-op; (sender, received_at) answers the
 -- flood limit ("how many tickets did this address open in the last 15 minutes?") and the cap
 -- on refusal notices sent to one address.

@@ -1,4 +1,4 @@
--- The agents' desk (issue 7): canned replies, watchers, merged tickets, escalation firings,
+-- The agents' desk: canned replies, watchers, merged tickets, escalation firings,
 -- and the index `tix next` claims from.
 
 CREATE TABLE reply_templates (

@@ -1,4 +1,4 @@
--- `tix search` (issue 7): GIN indexes on the text search vectors of subjects and message bodies.
+-- `tix search`: GIN indexes on the text search vectors of subjects and message bodies.
 -- They are expression indexes, so PostgreSQL keeps them in step with every write by itself (no
 -- trigger needed). The 'simple' configuration (no stemming, no stop words) serves English and
 -- Spanish alike, like SQLite's unicode61 tokenizer; queries must use the same expression.

@@ -1,4 +1,4 @@
--- `tix search` (issue 7): FTS5 indexes over ticket subjects and message bodies. They are
+-- `tix search`: FTS5 indexes over ticket subjects and message bodies. They are
 -- external-content tables (the text lives once, in tickets/messages); the triggers below keep
 -- them in step with every insert, edit and delete. Accents are kept (remove_diacritics 0), as
 -- PostgreSQL's 'simple' configuration does, so both stores find the same tickets.

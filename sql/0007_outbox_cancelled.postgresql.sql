@@ -1,11 +1,11 @@
--- tix-jobs (issue 4): a reminder still queued when its wait ends (the customer or an agent
+-- tix-jobs: a reminder still queued when its wait ends (the customer or an agent
 -- replied, the ticket was closed, reopened or changed status) is 'cancelled' in the transaction
 -- that ended the wait, so the customer never gets a stale "will be closed" email.
 ALTER TABLE outbox DROP CONSTRAINT outbox_status_check;
 ALTER TABLE outbox ADD CONSTRAINT outbox_status_check CHECK (status IN
     ('pending', 'sending', 'sent', 'failed', 'dead', 'uncertain', 'cancelled'));
 
--- The outbox's indexes, for a dispatcher that writes once per message (issue 4). Every write
+-- The outbox's indexes, for a dispatcher that writes once per message. Every write
 -- that moves a row from `sending` to `sent` also rewrites each index on `status`, and on a
 -- loaded machine that index upkeep was most of the cost of a message. So:
 -- * claims read outbox_claimable: the claimable rows only, already in claiming order (the

@@ -1,4 +1,4 @@
--- tix-jobs (issue 4): a reminder still queued when its wait ends (the customer or an agent
+-- tix-jobs: a reminder still queued when its wait ends (the customer or an agent
 -- replied, the ticket was closed, reopened or changed status) is 'cancelled' in the transaction
 -- that ended the wait, so the customer never gets a stale "will be closed" email.
 -- SQLite cannot alter a CHECK constraint: the table is rebuilt with the same columns, in the
@@ -36,7 +36,7 @@ ALTER TABLE outbox_new RENAME TO outbox;
 CREATE INDEX outbox_ticket ON outbox (ticket_id);
 CREATE INDEX outbox_leases ON outbox (lease_until) WHERE status = 'sending';
 
--- The outbox's indexes, for a dispatcher that writes once per message (issue 4). Every write
+-- The outbox's indexes, for a dispatcher that writes once per message. Every write
 -- that moves a row from `sending` to `sent` also rewrites each index on `status`, and on a
 -- loaded machine that index upkeep was most of the cost of a message. So:
 -- * claims read outbox_claimable: the claimable rows only, already in claiming order (the

@@ -1,4 +1,4 @@
--- Row-level security (issue 5): every account stays in its own room, even for someone who
+-- Row-level security: every account stays in its own room, even for someone who
 -- connects with the application role and writes raw SQL.
 --
 -- Roles (cluster-wide, hence created only when missing; many databases share one cluster):

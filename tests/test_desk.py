@@ -1,4 +1,4 @@
-"""The agents' desk (issue 7): `tix next`, canned replies, merge, watchers and search.
+"""The agents' desk: `tix next`, canned replies, merge, watchers and search.
 
 The desk (tests/conftest.py): hosting agents are the admin and `hosting@`; `billing@` (Spanish)
 works billing only; account `alpha` is Spanish (owner + `dev@` with ticket emails + `quiet@`

@@ -1,4 +1,4 @@
-"""`tix-jobs escalate` and the escalate step of `tix-jobs run` (issue 7): a rule fires once per
+"""`tix-jobs escalate` and the escalate step of `tix-jobs run`: a rule fires once per
 ticket per waiting period, its changes, event and emails in one go; bad rules change nothing."""
 
 import json

@@ -1,4 +1,4 @@
-"""The hourly job in batches (issue 4): one transaction per batch that is still a
+"""The hourly job in batches: one transaction per batch that is still a
 compare-and-set per ticket, emails written without EmailMessage's cost but with the very same
 text, and reminders that never go out once the wait they belong to is over."""
 

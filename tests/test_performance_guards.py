@@ -1,4 +1,4 @@
-"""Guards for what makes tix fast (issue 4; the timings themselves live in bench/, never here).
+"""Guards for what makes tix fast (the timings themselves live in bench/, never here).
 
 - Start-up: `tix --help` loads none of the heavy libraries, and reading commands load only what
   they print with, so an agent's hundreds of `tix list` / `tix show` a day start fast. Tables are
@@ -294,7 +294,7 @@ def test_hourly_job_walks_only_the_tickets_waiting_on_the_customer(queue_db, sql
         assert "INTEGER PRIMARY KEY" not in plan and "Seq Scan on tickets" not in plan
 
 
-# -- search (issue 7) ----------------------------------------------------------------------------
+# -- search ----------------------------------------------------------------------------
 
 
 def test_search_walks_tickets_in_the_order_it_prints_them(queue_db, sql_log, desk, monkeypatch):

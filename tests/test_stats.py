@@ -1,4 +1,4 @@
-"""`tix stats` (issue 7) on a fixed week of tickets, walked through the real commands under
+"""`tix stats` on a fixed week of tickets, walked through the real commands under
 freezegun; every expected figure is worked out by hand in the comments.
 
 Monday 2025-03-03 (UTC, the tests' zone):

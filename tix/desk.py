@@ -1,4 +1,4 @@
-"""The agents' desk (issue 7): canned replies, watchers and full-text search.
+"""The agents' desk: canned replies, watchers and full-text search.
 
 State changes of a ticket (claim, merge, escalation) live in tix/tickets.py with the rest of the
 lifecycle; this module holds what is around them.
@@ -14,7 +14,7 @@ from tix.admin import check_lang, check_slug
 from tix.auth import Principal
 from tix.errors import InvalidInput, NotAllowed, NotFound
 from tix.models import Message, ReplyTemplate, Service, Ticket, Watcher
-from tix.store import dialect, transaction
+from tix.store import is_postgres, transaction
 
 # -- canned replies ---------------------------------------------------------------------------
 
@@ -213,7 +213,7 @@ def _few_matches(query: str) -> bool:
     stops at FEW_MATCHES, so it costs little however common the words are. `query` is an FTS5
     query on SQLite, the words themselves on PostgreSQL."""
     db = Ticket._meta.database
-    if dialect(db.obj) == "sqlite":
+    if not is_postgres(db.obj):
         counts = [
             f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ? LIMIT ?)"
             for table in ("tickets_fts", "messages_fts")
@@ -243,7 +243,7 @@ def search_condition(principal: Principal, text: str):
     messages = Message.select(Message.ticket)
     if not principal.agent:
         messages = messages.where(Message.internal == False)
-    if dialect(Ticket._meta.database.obj) == "sqlite":
+    if not is_postgres():
         # Each word quoted as an FTS5 string, so nothing the user types is query syntax.
         fts_query = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
         subject_hits = pw.SQL(

@@ -1,4 +1,4 @@
-"""Escalation rules and `tix-jobs escalate` (issue 7).
+"""Escalation rules and `tix-jobs escalate`.
 
 Rules live in a TOML file, `$TIX_ESCALATION_RULES` or `<config>/escalation.toml`:
 

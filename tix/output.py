@@ -69,7 +69,7 @@ _INT = re.compile(r"-?[0-9]+", re.ASCII)
 def simple_table(table: list[list[str]], headers: list[str]) -> str:
     """What `tabulate(table, headers, tablefmt="simple")` prints, for tables of plain text and
     whole numbers, without importing tabulate: with the package metadata lookup it does on import,
-    tabulate alone cost `tix list` ~15-25 ms of a ~120 ms start (issue 4). Anything else
+    tabulate alone cost `tix list` ~15-25 ms of a ~120 ms start. Anything else
     (decimals, booleans, multi-line or control characters) still goes to tabulate itself."""
     try:
         from wcwidth import wcswidth as width  # tabulate measures wide characters with it too

@@ -145,7 +145,7 @@ def outbox_lease() -> timedelta:
     return parse_duration(os.environ.get("TIX_OUTBOX_LEASE", "10m"), "TIX_OUTBOX_LEASE")
 
 
-# -- tix-jobs mail-in and the ticket assistant (issue 6) ----------------------------------------
+# -- tix-jobs mail-in and the ticket assistant ----------------------------------------
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Service-level targets and the business-hours calendar they are measured on (issue 7).
+"""Service-level targets and the business-hours calendar they are measured on.
 
 Targets are settings, read from the environment like every other tix setting:
 

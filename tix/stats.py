@@ -1,4 +1,4 @@
-"""`tix stats`: how fast we answer, computed from the event log (issue 7).
+"""`tix stats`: how fast we answer, computed from the event log.
 
 Definitions (all durations on the SLA calendar, which is wall-clock time unless
 TIX_BUSINESS_HOURS is set; department and priority are the tickets' current ones):

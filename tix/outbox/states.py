@@ -31,7 +31,7 @@ RETRYABLE = ("failed", "dead", "uncertain")
 ATTENTION = ("failed", "dead", "uncertain", "cancelled")  # what outbox_attention holds (0007)
 
 
-LIST_STATUSES = ("pending", "sending", "sent", "failed", "dead", "uncertain", "cancelled")
+LIST_STATUSES = STATUSES  # what `tix-jobs outbox --status` takes
 
 
 BACKOFF_FIRST = timedelta(minutes=15)

@@ -4,6 +4,8 @@ tix-jobs acts as the system)."""
 from tix import outbox
 from tix.service import shapes
 
+STATUSES = outbox.STATUSES  # what `tix-jobs outbox --status` takes
+
 
 def rows(status: str | None = None, limit: int | None = None) -> list[dict]:
     return [shapes.outbox_row(row) for row in outbox.listing(status, limit)]
