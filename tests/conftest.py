@@ -112,6 +112,9 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     monkeypatch.setenv("TZ", "UTC")
+    # The CLI speaks each person's language (alpha's people read Spanish); tests read English
+    # unless they unset this to check the other language, as TZ pins the time zone.
+    monkeypatch.setenv("TIX_LANG", "en")
     monkeypatch.setenv("TIX_MAIL_FROM", "Hosting Support <support@tix.test>")
     clock.reset()
     yield

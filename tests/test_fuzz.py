@@ -464,8 +464,11 @@ def test_a_password_in_the_store_url_never_appears(desk, user, port, dbname, com
     assert result.exit_code in (0, 1, 2), result.stderr
     for secret in (PASSWORD, quote(PASSWORD)):
         assert secret not in result.stdout + result.stderr
+    # The password in --db is warned about first (it shows in `ps`), then one error line.
+    warning, *rest = result.stderr.splitlines()
+    assert warning.startswith("tix: warning: the password in --db")
     if result.exit_code:
-        assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("tix: error: ")
+        assert len(rest) == 1 and rest[0].startswith("tix: error: ")
 
 
 # -- emails from hostile subjects and names -------------------------------------------------------

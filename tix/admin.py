@@ -252,8 +252,17 @@ def issue_token(principal: Principal, email: str) -> str:
     principal.require_admin()
     with transaction():
         agent, contact = _person(email)
+        person = agent or contact
+        if not person.active:
+            kind = "agent" if agent else "contact"
+            raise NotAllowed(
+                f"{person.email} is deactivated: `tix admin {kind} reactivate {person.email}` first"
+            )
         if contact is not None and not contact.can_login:
-            raise NotAllowed(f"{contact.email} may not log in (add the contact with --login)")
+            raise NotAllowed(
+                f"{contact.email} may not log in: allow it with "
+                f"`tix admin contact edit {contact.email} --login`"
+            )
         return auth.issue_token(agent=agent, contact=contact)
 
 

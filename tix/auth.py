@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from tix import clock
 from tix.errors import NotAllowed, NotLoggedIn
 from tix.models import Account, Agent, Contact, Token
-from tix.paths import config_dir
+from tix.paths import config_dir, private_dir
 from tix.store import mask_url, set_identity
 
 KEYRING_SERVICE = "tix"
@@ -127,7 +127,7 @@ def principal_for_token(token: str) -> Principal:
     contact = (
         Contact.select(Contact, Account).join(Account).where(Contact.id == row.contact_id).first()
     )
-    if contact is None or not contact.can_login:
+    if contact is None or not contact.can_login or not contact.active:
         raise NotLoggedIn("this contact may not log in")
     return Principal(contact=contact)
 
@@ -179,7 +179,7 @@ def save_token(url: str, token: str) -> str:
         except Exception:
             pass
     path = _credentials_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     data = _read_credentials()
     data[mask_url(url)] = token
     # Created 0600 from the start so the token is never readable by others, even briefly.

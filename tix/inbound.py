@@ -329,15 +329,19 @@ def mail_attachments(msg) -> list[tickets.NewAttachment]:
 
 
 def _contact(address: str) -> Contact | None:
+    """The active contact with this address (a deactivated one writes like a stranger)."""
     if not address:
         return None
-    return Contact.get_or_none(pw.fn.LOWER(Contact.email) == address)
+    return Contact.get_or_none(pw.fn.LOWER(Contact.email) == address, Contact.active == True)
 
 
 def _author(ticket: Ticket, address: str) -> Principal | None:
-    """Who may write to this ticket by email: a contact of its account, or its assignee."""
+    """Who may write to this ticket by email: a contact of its account, the contact who opened
+    it (a reseller, for a client), or its assignee."""
     contact = _contact(address)
-    if contact is not None and contact.account_id == ticket.account_id:
+    if contact is not None and (
+        contact.account_id == ticket.account_id or contact.id == ticket.contact_id
+    ):
         return Principal(contact=contact)
     if ticket.assignee_id and address:
         agent = Agent.get_or_none(pw.fn.LOWER(Agent.email) == address, Agent.active == True)

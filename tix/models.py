@@ -90,6 +90,8 @@ class Contact(BaseModel):
     can_login = pw.BooleanField(default=True)
     lang = pw.TextField(default="en")
     created_at = pw.DateTimeField()
+    # Migration 0012: a deactivated contact neither logs in nor writes by email, nor is mailed.
+    active = pw.BooleanField(default=True)
 
     class Meta:
         table_name = "contacts"

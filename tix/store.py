@@ -4,7 +4,7 @@ and the one seam where the two dialects differ (`is_postgres`, `for_update`)."""
 import os
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import peewee as pw
 
@@ -14,18 +14,39 @@ from tix.models import database_proxy
 BUSY_TIMEOUT_MS = 10_000  # default; TIX_BUSY_TIMEOUT (a duration like 10s) overrides it
 
 
+def _userinfo(url: str) -> tuple[int, int] | None:
+    """Where the `user:password` of a URL is: (start, end) of its text, or None. Found by hand
+    rather than with urlsplit, which cuts a password holding an unescaped `#`, `/` or `?` (a
+    fragment, a path, a query) and then shows the rest of it as if it were the host."""
+    start = url.find("://")
+    if start < 0:
+        return None
+    start += 3
+    end = url.rfind("@")  # a host never holds an @, so the last one ends the user part
+    return (start, end) if end > start else None
+
+
+def url_password(url: str) -> str | None:
+    """The password exactly as written in the URL (still %-escaped), or None."""
+    where = _userinfo(url)
+    if where is None:
+        return None
+    _user, colon, password = url[where[0] : where[1]].partition(":")
+    return password if colon else None
+
+
 def mask_url(url: str) -> str:
-    """The URL with any password replaced, for every message a user or a log sees."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """The URL with any password replaced, for every message a user or a log sees, whatever
+    characters the password holds."""
+    where = _userinfo(url)
+    if where is None or url_password(url) is None:
         return url
-    netloc = parts.netloc.rsplit("@", 1)
-    userinfo = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{userinfo}:***@{netloc[1]}"))
+    user = url[where[0] : where[1]].partition(":")[0]
+    return f"{url[: where[0]]}{user}:***{url[where[1] :]}"
 
 
 def hide_secrets(text: str, url: str) -> str:
-    password = urlsplit(url).password
+    password = url_password(url)
     if not password:
         return text
     # Both spellings: as written in the URL, and decoded as the driver was given it.
@@ -62,12 +83,38 @@ def busy_timeout_ms() -> int:
     return int(parse_duration(raw, "TIX_BUSY_TIMEOUT").total_seconds() * 1000)
 
 
-def open_database(url: str) -> pw.Database:
-    """Build (not yet connect) the database for a URL and bind the models to it."""
+def _sqlite_file(url: str, path: Path, create: bool) -> None:
+    """A new SQLite store is created readable only by its owner (0600: SQLite gives its WAL
+    and shared-memory files the same mode), in an existing folder; only the default data
+    directory is created when missing (0700), never folders named by a URL someone typed."""
+    from tix import paths
+
+    if path.exists():
+        return
+    if not create:
+        raise StoreError(
+            f"no store at {mask_url(url)}: run `tix init` (new store), or check --db / "
+            "TIX_DATABASE_URL"
+        )
+    if not path.parent.is_dir():
+        if path.parent != paths.data_dir():
+            raise StoreError(
+                f"cannot create store {mask_url(url)}: folder {path.parent} does not exist"
+            )
+        paths.private_dir(path.parent)
+    try:
+        paths.private_file(path)
+    except OSError as exc:
+        raise StoreError(f"cannot create store {mask_url(url)}: {exc.strerror}") from None
+
+
+def open_database(url: str, *, create: bool = True) -> pw.Database:
+    """Build (not yet connect) the database for a URL and bind the models to it. `create`:
+    a SQLite file that does not exist yet is made (else: StoreError)."""
     if url.startswith("sqlite:///"):
         path = sqlite_path(url)
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _sqlite_file(url, Path(path), create)
         busy_ms = busy_timeout_ms()
         db = pw.SqliteDatabase(
             path,
@@ -80,13 +127,17 @@ def open_database(url: str) -> pw.Database:
             timeout=busy_ms / 1000,
         )
     elif url.startswith(("postgresql://", "postgres://")):
-        parts = urlsplit(url)
+        # Without its user part, urlsplit reads the rest right even if the password holds an
+        # unescaped `#`, `/` or `?`.
+        where = _userinfo(url)
+        parts = urlsplit(url[: where[0]] + url[where[1] + 1 :] if where else url)
+        user = url[where[0] : where[1]].partition(":")[0] if where else ""
         # %-escapes ('@' as %40...) are how a URL carries these; the server wants them decoded.
-        password = unquote(parts.password or "") or os.environ.get("TIX_DATABASE_PASSWORD")
+        password = unquote(url_password(url) or "") or os.environ.get("TIX_DATABASE_PASSWORD")
         params = {
             "host": parts.hostname or None,
             "port": parts.port or 5432,
-            "user": unquote(parts.username or "") or None,
+            "user": unquote(user) or None,
             "connect_timeout": 10,
             "application_name": "tix",
         }
@@ -101,8 +152,8 @@ def open_database(url: str) -> pw.Database:
     return db
 
 
-def connect(url: str) -> pw.Database:
-    db = open_database(url)
+def connect(url: str, *, create: bool = True) -> pw.Database:
+    db = open_database(url, create=create)
     try:
         db.connect(reuse_if_open=True)
     except pw.OperationalError as exc:

@@ -3,6 +3,7 @@
 import click
 
 from tix import output
+from tix.cli import people
 from tix.cli.plumbing import signed_in
 from tix.service import shapes
 
@@ -46,7 +47,7 @@ def department_email(principal, slug, address):
 
 
 @department.command(name="list")
-@output.format_option
+@output.format_option(fields=shapes.DEPARTMENT)
 @signed_in
 def department_list(principal, fmt):
     """List departments."""
@@ -185,3 +186,14 @@ def token_revoke(principal, email):
 
     count = service.revoke_tokens(principal, email)
     click.echo(f"revoked {count} token(s) of {email}")
+
+
+# list, show, edit, deactivate and reactivate live in tix/cli/people.py.
+for group, commands in (
+    (agent, people.AGENT),
+    (account, people.ACCOUNT),
+    (contact, people.CONTACT),
+    (service_group, people.SERVICE),
+):
+    for command in commands:
+        group.add_command(command)

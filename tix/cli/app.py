@@ -1,13 +1,27 @@
 """The `tix` command: the root group, its global options, and every command registered on it.
 
-Commands live by topic in tix/cli/ (tickets, desk, admin, setup); each reads its options,
-calls one function of tix.service, and hands the result to tix.output."""
+Commands live by topic in tix/cli/ (tickets, desk, admin, setup, settings, completion); each
+reads its options, calls one function of tix.service, and hands the result to tix.output."""
 
 import click
 
-from tix import __version__
-from tix.cli import admin, desk, setup, tickets
+from tix import __version__, output
+from tix.cli import admin, completion, desk, settings, setup, tickets
 from tix.cli.plumbing import EXIT_OTHER, AppContext, TixGroup
+
+
+def _warn_if_password(ctx, param, value):
+    """A password in --db is visible to every user of the machine (`ps`): say so."""
+    if value:
+        from tix.store import url_password
+
+        if url_password(value):
+            click.echo(
+                "tix: warning: the password in --db is visible to other users (ps, shell "
+                "history): use TIX_DATABASE_URL, `tix config set store`, or TIX_DATABASE_PASSWORD",
+                err=True,
+            )
+    return value
 
 
 @click.group(cls=TixGroup)
@@ -15,7 +29,9 @@ from tix.cli.plumbing import EXIT_OTHER, AppContext, TixGroup
     "--db",
     "db_option",
     metavar="URL",
-    help="store URL (default: $TIX_DATABASE_URL, else a SQLite file in your data directory)",
+    callback=_warn_if_password,
+    help="store URL (default: $TIX_DATABASE_URL, else `store` in the config, else a SQLite file "
+    "in your data directory)",
 )
 @click.version_option(__version__, prog_name="tix")
 @click.pass_context
@@ -26,9 +42,18 @@ def cli(ctx, db_option):
     3 not found (or not yours), 4 not allowed in this state or for your role.
     """
     ctx.ensure_object(AppContext).db_option = db_option
+    if output.colour_off():  # NO_COLOR, TERM=dumb: every command's output, plain
+        ctx.color = False
 
 
-for command in [*setup.COMMANDS, *tickets.COMMANDS, *desk.COMMANDS, admin.admin]:
+for command in [
+    *setup.COMMANDS,
+    *tickets.COMMANDS,
+    *desk.COMMANDS,
+    admin.admin,
+    *settings.COMMANDS,
+    completion.completion,
+]:
     cli.add_command(command)
 
 
@@ -38,7 +63,8 @@ def main():
     import sys
 
     try:
-        cli(standalone_mode=True)
+        # The completion variable is named for `tix` however it was started (python -m tix).
+        cli(standalone_mode=True, complete_var="_TIX_COMPLETE")
     except Exception as exc:  # a bug: say so in one line; TIX_DEBUG=1 shows the traceback
         if os.environ.get("TIX_DEBUG"):
             raise

@@ -4,6 +4,7 @@ Like every command: read options, call one service function, print."""
 import click
 
 from tix import output
+from tix.cli.completion import complete_departments
 from tix.cli.plumbing import (
     FilePath,
     code_argument,
@@ -17,8 +18,13 @@ from tix.service import shapes
 
 
 @click.command(name="next")
-@click.option("--department", "-d", help="only this one of your departments")
-@output.format_option
+@click.option(
+    "--department",
+    "-d",
+    shell_complete=complete_departments,
+    help="only this one of your departments",
+)
+@output.format_option(fields=shapes.TICKET)
 @signed_in
 def next_command(principal, department, fmt):
     """Take the most urgent unassigned ticket in your departments (agents).
@@ -90,7 +96,7 @@ def template_edit(principal, name, lang, message):
 
 @template.command(name="list")
 @click.option("--lang", type=click.Choice(["en", "es"]), help="only this language")
-@output.format_option
+@output.format_option(fields=shapes.TEMPLATE)
 @signed_in
 def template_list(principal, lang, fmt):
     """List templates."""
@@ -111,7 +117,7 @@ def template_list(principal, lang, fmt):
 @template.command(name="show")
 @click.argument("name")
 @_lang_option
-@output.format_option
+@output.format_option(fields=shapes.TEMPLATE)
 @signed_in
 def template_show(principal, name, lang, fmt):
     """Print a template."""
@@ -158,7 +164,7 @@ def unwatch(principal, code):
 @click.command()
 @click.argument("text")
 @ticket_filters
-@output.format_option
+@output.format_option(fields=shapes.TICKET)
 @signed_in
 def search(
     principal,
@@ -178,9 +184,10 @@ def search(
     Same filters, order and formats as `tix list`; customers see only their tickets and never
     match on internal notes.
     """
+    from tix.cli.tickets import say_if_more
     from tix.service import tickets as ticket_service
 
-    rows = ticket_service.list_tickets(
+    rows, more = ticket_service.list_page(
         principal,
         search=text,
         statuses=list(status),
@@ -193,10 +200,11 @@ def search(
         limit=limit,
     )
     output.emit_rows(rows, output.TICKET_COLUMNS, fmt, fields=shapes.TICKET)
+    say_if_more(principal, more, limit)
 
 
 @click.command()
-@output.format_option
+@output.format_option(fields=shapes.SLA)
 @signed_in
 def sla(principal, fmt):
     """Show the SLA targets in force per department and priority, and the business hours."""
@@ -205,7 +213,7 @@ def sla(principal, fmt):
     from tix.stats import human_duration
 
     rows, hours = service.sla(principal)
-    if fmt == "table":
+    if fmt == "table" and output.json_fields() is None:
         click.echo(f"business hours: {hours}")
         rows = [dict(r, **{k: human_duration(r[k]) for k in KINDS}) for r in rows]
     output.emit_rows(rows, list(shapes.SLA), fmt, fields=shapes.SLA)
@@ -219,7 +227,9 @@ def sla(principal, fmt):
     show_default=True,
     help="from: a date, or a duration back from now like 7d",
 )
-@click.option("--department", "-d", help="only this department")
+@click.option(
+    "--department", "-d", shell_complete=complete_departments, help="only this department"
+)
 @click.option("--priority", "-p", help="only this priority")
 @click.option(
     "--by",

@@ -4,12 +4,11 @@ errors into one line and an exit code, and the options and arguments several com
 import functools
 import sys
 from dataclasses import dataclass, field
-from datetime import UTC
 
 import click
 
-from tix import clock
-from tix.errors import InvalidInput, StoreError, one_line
+from tix import clock, output
+from tix.errors import InvalidInput, StoreError, one_line, trim_echoes
 from tix.failures import as_tix_error
 
 # Exit codes, documented in README.md and docs/cli.md.
@@ -36,11 +35,13 @@ class AppContext:
         return self.url
 
     def open_store(self, *, require_schema: bool = True):
+        """`require_schema=False` (init, db): the store may be new, and a SQLite file is
+        created if missing; every other command needs an existing, migrated store."""
         from tix import migrations, store
 
         if self.db is None:
             url = self.store_url()
-            self.db = store.connect(url)
+            self.db = store.connect(url, create=not require_schema)
             if require_schema and not migrations.is_current(self.db):
                 raise StoreError(
                     f"store {store.mask_url(url)} is not set up or not up to date: "
@@ -63,7 +64,14 @@ class AppContext:
         if self.principal is None:
             self.begin()
             self.principal = session.current(self.store_url())
+            # tix.output and tix.messages speak the person's language from now on.
+            click.get_current_context().meta["tix.user_lang"] = self.principal.lang
         return self.principal
+
+    def language(self) -> str:
+        from tix import language
+
+        return language.choose(self.principal.lang if self.principal else None)
 
     def end(self, *, commit: bool) -> None:
         from tix import store
@@ -107,6 +115,8 @@ class TixGroup(click.Group):
     commits the command's transaction on success, rolls it back on any failure."""
 
     def make_context(self, info_name, args, parent=None, **extra):
+        if parent is None:
+            _typed[:] = [a for a in args if isinstance(a, str)]  # what errors may echo
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.ClickException as exc:  # `tix --db` without its URL, and the like
@@ -128,14 +138,18 @@ class TixGroup(click.Group):
             error = as_tix_error(exc, app.url or "")
             if error is None:
                 raise
-            fail(str(error), error.exit_code)
+            fail(error.in_language(app.language()), error.exit_code)
         finally:
             app.end(commit=False)  # a failed command writes nothing
             app.close()
 
 
+_typed: list[str] = []  # the words of this command line
+
+
 def fail(message: str, code: int, program: str = "tix"):
-    click.echo(f"{program}: error: {one_line(message)}", err=True)
+    """One line: at most ~100 characters of anything typed are echoed (errors.trim_echoes)."""
+    click.echo(f"{program}: error: {one_line(trim_echoes(message, _typed))}", err=True)
     sys.exit(code)
 
 
@@ -180,27 +194,7 @@ def read_body(message: str | None, *, required: bool = True) -> str | None:
 
 def parse_since(ctx, param, value):
     """`--since`: a duration back from now (2d, 6h) or a date/time (local time unless given)."""
-    if value is None:
-        return None
-    from tix.settings import parse_duration
-
-    try:
-        return clock.now() - parse_duration(value)
-    except InvalidInput:
-        pass
-    except OverflowError:  # a duration reaching back before year 1
-        raise click.BadParameter(f"{value!r} reaches back further than the calendar") from None
-
-    from dateutil import parser
-
-    try:
-        moment = parser.parse(value)
-        if moment.tzinfo is None:
-            moment = moment.astimezone()
-        # Converting to UTC can leave the calendar (0001-01-01 east of UTC): bad input too.
-        return moment.astimezone(UTC).replace(tzinfo=None)
-    except (ValueError, OverflowError):
-        raise click.BadParameter(f"{value!r} is neither a date nor a duration like 2d") from None
+    return None if value is None else clock.since(value)
 
 
 def read_attachments(paths) -> list:
@@ -233,15 +227,24 @@ def attach_option(func):
 
 
 def code_argument(func):
-    return click.argument("code")(func)
+    from tix.cli.completion import complete_codes
+
+    return click.argument("code", shell_complete=complete_codes)(func)
 
 
 def ticket_filters(func):
     """The filters `tix list` and `tix search` share."""
+    from tix.cli.completion import complete_departments, complete_statuses
+
     for option in reversed(
         [
-            click.option("--status", multiple=True, help="only these statuses (repeatable)"),
-            click.option("--department", "-d"),
+            click.option(
+                "--status",
+                multiple=True,
+                shell_complete=complete_statuses,
+                help="only these statuses (repeatable)",
+            ),
+            click.option("--department", "-d", shell_complete=complete_departments),
             click.option("--priority", "-p"),
             click.option("--assignee", help="me, none, or an agent's email"),
             click.option("--account", help="a customer's HANDLE"),
@@ -251,7 +254,13 @@ def ticket_filters(func):
                 help="created since: a date, or a duration like 2d",
             ),
             click.option("--all", "include_closed", is_flag=True, help="include closed tickets"),
-            click.option("--limit", type=int, help="at most this many"),
+            click.option(
+                "--limit",
+                type=output.LIMIT,
+                default=30,
+                show_default=True,
+                help="at most this many (0: all; a line on stderr says when there are more)",
+            ),
         ]
     ):
         func = option(func)

@@ -39,7 +39,13 @@ def login(app, token_option):
     from tix.service import session
 
     token = token_option
-    if token is None:
+    if token is not None:
+        click.echo(
+            "tix: warning: a token on the command line is visible to other users (ps, shell "
+            "history): give it on stdin (`tix login < file`) or at the prompt",
+            err=True,
+        )
+    else:
         stdin = sys.stdin
         token = click.prompt("token", hide_input=True) if stdin.isatty() else stdin.readline()
     app.begin()
@@ -59,7 +65,7 @@ def logout(app):
 
 
 @click.command(name="whoami")
-@output.format_option
+@output.format_option(fields=shapes.WHOAMI)
 @signed_in
 def whoami(principal, fmt):
     """Say who you are acting as."""
@@ -100,7 +106,7 @@ def db_upgrade(app):
 
 
 @db.command(name="status")
-@output.format_option
+@output.format_option(fields=shapes.MIGRATION)
 @pass_app
 def db_status(app, fmt):
     """List migrations and when each was applied."""

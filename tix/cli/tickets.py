@@ -5,7 +5,9 @@ import sys
 
 import click
 
-from tix import output
+from tix import language, messages, output
+from tix.cli import drafts
+from tix.cli.completion import complete_departments, complete_settable_statuses
 from tix.cli.plumbing import (
     EXIT_OTHER,
     FilePath,
@@ -25,6 +27,7 @@ from tix.service import shapes
     "--department",
     "-d",
     required=True,
+    shell_complete=complete_departments,
     help="hosting, email, domains, billing, sales, administration",
 )
 @click.option(
@@ -36,6 +39,7 @@ from tix.service import shapes
 )
 @click.option("--subject", "-s", required=True)
 @click.option("-m", "--message", help="the body (else stdin, else $EDITOR)")
+@drafts.recover_option
 @click.option("--service", help="the hosting account or domain this is about")
 @click.option("--account", help="the customer's HANDLE (agents and resellers)")
 @attach_option
@@ -51,7 +55,7 @@ from tix.service import shapes
     is_flag=True,
     help="ask about the findings even when stdin is not a terminal (needs -m)",
 )
-@output.format_option
+@output.format_option(fields=shapes.TICKET_CREATED)
 @signed_in
 def create(
     principal,
@@ -59,6 +63,7 @@ def create(
     priority,
     subject,
     message,
+    recover,
     service,
     account,
     attach,
@@ -68,31 +73,43 @@ def create(
     fmt,
 ):
     """Open a ticket. The ticket assistant checks it first (which domain? which address? the
-    exact error?); on a terminal it shows what it found and asks: go on, edit, or cancel."""
+    exact error?); on a terminal it shows what it found and asks: go on, edit, or cancel.
+
+    Everything but the body is checked before $EDITOR opens; if the ticket is still not filed,
+    what you wrote is kept in a file for `--recover FILE`."""
     from tix.service import tickets as tickets_service
 
     files = read_attachments(attach)
     stdin_is_terminal = sys.stdin.isatty()
     if yes and ask:
         raise InvalidInput("--yes and --ask contradict each other: give one")
-    if ask and message is None and not stdin_is_terminal:
+    if ask and message is None and recover is None and not stdin_is_terminal:
         raise InvalidInput("--ask reads your answers from stdin: give the body with -m")
+    body = drafts.given_body(message, recover)  # None: $EDITOR, once the rest is checked
     # Everything that can be refused is refused here, once, before the assistant's questions.
     new = tickets_service.prepare_ticket(
         principal,
         department=department,
         priority=priority,
         subject=subject,
-        body=read_body(message),
+        body=body,
         account=account,
         service=service,
         attachments=files,
     )
-    interactive = ask or (stdin_is_terminal and not yes)
-    new, review = review_before_filing(principal, new, interactive)
-    if review.findings and not interactive:
-        click.echo("\n".join([review.heading(), *review.lines()]), err=True)
-    created = tickets_service.file_ticket(principal, new, review)
+    lang = language.choose(principal.lang)
+    again = ["tix", "create", "-d", department, "-s", subject if len(subject) <= 100 else "SUBJECT"]
+    again += ["-p", priority] if priority != "medium" else []
+    again += ["--account", account] if account else []
+    again += ["--service", service] if service else []
+    with drafts.kept(lang, again) as draft:
+        if body is None:
+            new = new.with_body(draft.edit())
+        interactive = ask or (stdin_is_terminal and not yes)
+        new, review = review_before_filing(principal, new, interactive, draft)
+        if review.findings and not interactive:
+            click.echo("\n".join([review.heading(), *review.lines()]), err=True)
+        created = tickets_service.file_ticket(principal, new, review)
     if quiet:
         click.echo(created["code"])
         return
@@ -100,7 +117,14 @@ def create(
         created,
         fmt,
         lambda o: click.echo(
-            f"created {o['code']}: {o['subject']} ({o['department_name']}, {o['priority']})"
+            messages.text(
+                "created",
+                lang,
+                code=o["code"],
+                subject=output.printable(o["subject"], keep_lines=False),
+                department=o["department_name"],
+                priority=o["priority"],
+            )
         ),
     )
 
@@ -114,7 +138,6 @@ ASSISTANT_ANSWERS = {
     **dict.fromkeys(("e", "edit", "editar"), "edit"),
     **dict.fromkeys(("c", "cancel", "cancelar", "n", "no"), "cancel"),
 }
-CANCELLED = {"en": "cancelled: no ticket filed", "es": "cancelado: no se ha registrado el ticket"}
 
 
 def _assistant_answer(text: str) -> str:
@@ -124,11 +147,13 @@ def _assistant_answer(text: str) -> str:
     return answer
 
 
-def review_before_filing(principal, new, interactive: bool):
+def review_before_filing(principal, new, interactive: bool, draft=None):
     """Run the ticket assistant's checks; on a terminal, show the findings and let the user go
-    on, edit the body (then check again) or cancel. Returns (the draft, its review)."""
+    on, edit the body (then check again) or cancel. Returns (the draft, its review). `draft`
+    (tix.cli.drafts) keeps what the user types, should the ticket not be filed."""
     from tix.service import tickets as tickets_service
 
+    # The assistant's dialogue speaks the language of its findings: the filer's own.
     lang = "es" if principal.lang == "es" else "en"
     while True:
         review = tickets_service.review_ticket(principal, new)
@@ -143,10 +168,12 @@ def review_before_filing(principal, new, interactive: bool):
         if answer == "go":
             break
         if answer == "cancel":
-            click.echo(CANCELLED[lang], err=True)
+            click.echo(messages.text("cancelled", lang), err=True)
             click.get_current_context().exit(EXIT_OTHER)
         edited = click.edit(new.body)
         if edited is not None and edited.strip():
+            if draft is not None:
+                draft.text = edited
             new = new.with_body(edited)
     for problem in review.problems:
         click.echo(f"tix: warning: {problem}", err=True)
@@ -160,10 +187,12 @@ def review_before_filing(principal, new, interactive: bool):
 def list_command(
     principal, status, department, priority, assignee, account, since, include_closed, limit, fmt
 ):
-    """List tickets: the queue (agents, by priority then age) or your history (newest first)."""
+    """List tickets: the queue (agents, by priority then age) or your history (newest first).
+
+    30 at most unless --limit says otherwise (0: all); a line on stderr says when there are more."""
     from tix.service import tickets as tickets_service
 
-    rows = tickets_service.list_tickets(
+    rows, more = tickets_service.list_page(
         principal,
         statuses=list(status),
         department=department,
@@ -175,16 +204,25 @@ def list_command(
         limit=limit,
     )
     output.emit_rows(rows, output.TICKET_COLUMNS, fmt, fields=shapes.TICKET)
+    say_if_more(principal, more, limit)
+
+
+def say_if_more(principal, more: bool, limit: int) -> None:
+    if more:
+        line = messages.text("more", language.choose(principal.lang), count=limit)
+        click.echo(f"tix: {line}", err=True)
 
 
 @click.command()
 @code_argument
 @click.option("--history", is_flag=True, help="add the event log")
-@output.format_option
+@output.format_option(fields=(*shapes.TICKET_DETAIL, "events"))
 @signed_in
 def show(principal, code, history, fmt):
     """Show a ticket and its whole thread."""
     from tix.service import tickets as tickets_service
+
+    history = history or "events" in (output.json_fields() or ())
 
     output.emit_object(
         tickets_service.show_ticket(principal, code, history=history), fmt, output.show_ticket
@@ -194,6 +232,7 @@ def show(principal, code, history, fmt):
 @click.command()
 @code_argument
 @click.option("-m", "--message", help="the reply (else stdin, else $EDITOR)")
+@drafts.recover_option
 @click.option(
     "--internal", is_flag=True, help="an internal note: agents only, never sent to the customer"
 )
@@ -205,8 +244,11 @@ def show(principal, code, history, fmt):
 )
 @attach_option
 @signed_in
-def reply(principal, code, message, internal, template_name, attach):
-    """Reply to a ticket (or add an internal note)."""
+def reply(principal, code, message, recover, internal, template_name, attach):
+    """Reply to a ticket (or add an internal note).
+
+    What would be refused is refused before $EDITOR opens; if the reply still fails, what you
+    wrote is kept in a file for `tix reply CODE --recover FILE`."""
     from tix.service import tickets as tickets_service
 
     plan = tickets_service.plan_reply(
@@ -214,17 +256,27 @@ def reply(principal, code, message, internal, template_name, attach):
         code,
         internal=internal,
         template=template_name,
-        message_given=message is not None,
+        message_given=message is not None or recover is not None,
     )
     files = read_attachments(attach)
-    body = plan.template_body if plan.template_body is not None else read_body(message)
-    done = tickets_service.reply(principal, plan, body, attachments=files)
-    click.echo(f"{'noted' if internal else 'replied'} on {done['code']}; status {done['status']}")
+    body = plan.template_body
+    if body is None:
+        body = drafts.given_body(message, recover)
+    lang = language.choose(principal.lang)
+    again = ["tix", "reply", plan.code] + (["--internal"] if internal else [])
+    with drafts.kept(lang, again) as draft:
+        if body is None:
+            body = draft.edit()
+        done = tickets_service.reply(principal, plan, body, attachments=files)
+    said = "noted" if internal else "replied"
+    click.echo(messages.text(said, lang, code=done["code"], status=done["status"]))
 
 
 @click.command()
 @code_argument
-@click.option("--department", "-d", help="move to this department")
+@click.option(
+    "--department", "-d", shell_complete=complete_departments, help="move to this department"
+)
 @click.option("--agent", help="assign to this agent's email, or `none`")
 @click.option("--priority", "-p", help="low, medium, high or emergency")
 @signed_in
@@ -242,7 +294,7 @@ def reassign(principal, code, department, agent, priority):
 
 @click.command()
 @code_argument
-@click.argument("status")
+@click.argument("status", shell_complete=complete_settable_statuses)
 @signed_in
 def status(principal, code, status):
     """Set a ticket in-progress or on-hold (agents)."""
@@ -259,7 +311,8 @@ def close(principal, code):
     """Close a ticket (it can be reopened later)."""
     from tix.service import tickets as tickets_service
 
-    click.echo(f"closed {tickets_service.close(principal, code)['code']}")
+    done = tickets_service.close(principal, code)
+    click.echo(messages.text("closed", language.choose(principal.lang), code=done["code"]))
 
 
 @click.command()
@@ -271,7 +324,7 @@ def reopen(principal, code, message):
     from tix.service import tickets as tickets_service
 
     done = tickets_service.reopen(principal, code, read_body(message, required=False))
-    click.echo(f"reopened {done['code']}")
+    click.echo(messages.text("reopened", language.choose(principal.lang), code=done["code"]))
 
 
 @click.group()

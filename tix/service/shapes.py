@@ -47,6 +47,21 @@ OUTBOX = (
     "message_id",
 )
 SLA = ("department", "priority", "first_response", "next_response", "resolution")
+AGENT = ("email", "name", "lang", "admin", "active", "departments", "created_at")
+ACCOUNT = ("handle", "name", "lang", "is_reseller", "reseller", "owner", "created_at")
+ACCOUNT_DETAIL = (*ACCOUNT, "clients", "contacts", "services")
+CONTACT = (
+    "email",
+    "name",
+    "account",
+    "owner",
+    "ticket_emails",
+    "login",
+    "lang",
+    "active",
+    "created_at",
+)
+SERVICE = ("account", "name", "kind", "created_at")
 
 
 def _checked(keys: tuple, values: dict) -> dict:
@@ -195,5 +210,75 @@ def outbox_row(row) -> dict:
             "last_error": row.last_error,
             "subject": row.subject,
             "message_id": row.message_id,
+        },
+    )
+
+
+def agent(row, departments: list[str]) -> dict:
+    return _checked(
+        AGENT,
+        {
+            "email": row.email,
+            "name": row.name,
+            "lang": row.lang,
+            "admin": bool(row.is_admin),
+            "active": bool(row.active),
+            "departments": list(departments),
+            "created_at": iso(row.created_at),
+        },
+    )
+
+
+def account(row, *, reseller: str | None, owner: str | None) -> dict:
+    return _checked(
+        ACCOUNT,
+        {
+            "handle": row.handle,
+            "name": row.name,
+            "lang": row.lang,
+            "is_reseller": bool(row.is_reseller),
+            "reseller": reseller,
+            "owner": owner,
+            "created_at": iso(row.created_at),
+        },
+    )
+
+
+def account_detail(row, *, reseller, owner, clients, contacts, services) -> dict:
+    """`tix admin account show`: the account with its clients' handles, contacts and services."""
+    values = dict(
+        account(row, reseller=reseller, owner=owner),
+        clients=[c.handle for c in clients],
+        contacts=[contact(c, account_handle=row.handle) for c in contacts],
+        services=[service(s, account_handle=row.handle) for s in services],
+    )
+    return _checked(ACCOUNT_DETAIL, values)
+
+
+def contact(row, *, account_handle: str | None = None) -> dict:
+    return _checked(
+        CONTACT,
+        {
+            "email": row.email,
+            "name": row.name,
+            "account": account_handle or row.account.handle,
+            "owner": bool(row.is_owner),
+            "ticket_emails": bool(row.ticket_emails),
+            "login": bool(row.can_login),
+            "lang": row.lang,
+            "active": bool(row.active),
+            "created_at": iso(row.created_at),
+        },
+    )
+
+
+def service(row, *, account_handle: str | None = None) -> dict:
+    return _checked(
+        SERVICE,
+        {
+            "account": account_handle or row.account.handle,
+            "name": row.name,
+            "kind": row.kind,
+            "created_at": iso(row.created_at),
         },
     )

@@ -17,13 +17,14 @@ def prepare_ticket(
     department: str,
     priority: str,
     subject: str,
-    body: str,
+    body: str | None,
     account: str | None = None,
     service: str | None = None,
     attachments: list[NewAttachment] | None = None,
 ) -> NewTicket:
     """A new ticket validated and resolved once (every refusal comes from here), ready for the
-    ticket assistant (`review_ticket`) and for `file_ticket`."""
+    ticket assistant (`review_ticket`) and for `file_ticket`. `body` None: to be written next
+    (in an editor), everything else checked first; give it with `new.with_body(text)`."""
     return tickets.prepare(
         principal,
         department=department,
@@ -49,6 +50,17 @@ def file_ticket(principal: Principal, new: NewTicket, review: checks.Review | No
     return shapes.ticket_created(
         ticket, lang=principal.lang, findings=[f.text for f in review.findings]
     )
+
+
+def list_page(
+    principal: Principal, *, limit: int | None, search: str | None = None, **filters
+) -> tuple[list[dict], bool]:
+    """`tix list` / `tix search` a page at a time: (at most `limit` tickets, whether there are
+    more). `limit` 0 or None: all of them."""
+    rows = list_tickets(principal, search=search, limit=limit + 1 if limit else None, **filters)
+    if limit and len(rows) > limit:
+        return rows[:limit], True
+    return rows, False
 
 
 def list_tickets(principal: Principal, *, search: str | None = None, **filters) -> list[dict]:
@@ -91,8 +103,8 @@ def plan_reply(
     message_given: bool = False,
 ) -> ReplyPlan:
     ticket = tickets.get_ticket(principal, code)
-    if internal:
-        principal.require_agent("write internal notes")
+    # Refused now, before anyone types: a customer's note, an agent's reply to a closed ticket.
+    tickets.check_reply(principal, tickets.merged_target(ticket), internal=internal)
     body = None
     if template is not None:
         from tix import desk
@@ -161,3 +173,16 @@ def attachment(principal: Principal, code: str, attachment_id: int) -> dict:
 def read_attachment(path: str) -> NewAttachment:
     """A file to attach, refused (too big, unreadable) before anything else is asked."""
     return tickets.read_attachment(path, settings.load())
+
+
+def department_slugs(principal: Principal) -> list[str]:
+    """The departments' slugs, in the desk's order (what `-d` takes)."""
+    return tickets.department_slugs()
+
+
+def open_codes(principal: Principal, prefix: str = "", limit: int = 200) -> list[str]:
+    """Codes of tickets not closed that start with `prefix`, for an agent's shell completion
+    (customers: none), most urgent first."""
+    if not principal.agent:
+        return []
+    return tickets.open_codes(principal, prefix, limit)

@@ -4,7 +4,7 @@ from dataclasses import dataclass, replace
 
 from tix import clock, mail, settings
 from tix.auth import Principal
-from tix.errors import InvalidInput
+from tix.errors import InvalidInput, quoted
 from tix.models import (
     Account,
     Contact,
@@ -53,16 +53,19 @@ def prepare(
     department: str,
     priority: str,
     subject: str,
-    body: str,
+    body: str | None,
     account: str | None = None,
     service: str | None = None,
     attachments: list[NewAttachment] | None = None,
     conf: settings.Settings | None = None,
 ) -> NewTicket:
     """Every check a new ticket passes, in the order a user would fix them; raises the error
-    of the first that fails. Reads only: nothing is written until `create`."""
+    of the first that fails. Reads only: nothing is written until `create`. `body` None: the
+    body is still to be written (in an editor): everything else is checked first, and the
+    draft gets its body with `with_body`."""
     conf = conf or settings.load()
-    subject, body = clean_subject(subject), clean_body(body, conf)
+    subject = clean_subject(subject)
+    body = clean_body(body, conf) if body is not None else ""
     check_priority(priority)
     attachments = tuple(attachments or ())
     check_attachments(list(attachments), conf)
@@ -76,13 +79,17 @@ def prepare(
         wanted = service.strip().lower()
         svc = next((s for s in services if s.name == wanted), None)
         if svc is None:
-            raise InvalidInput(f"account {owner_account.handle} has no service {service!r}")
+            raise InvalidInput.said(
+                "no-service", account=owner_account.handle, service=quoted(service)
+            )
+    # A contact files as themselves (a reseller for a client too: the reseller opened it, and
+    # hears about it with the client's contacts); an agent files for the customer, whose owner
+    # is then the opener.
     opener = principal.contact
-    if opener is None or opener.account_id != owner_account.id:
-        # An agent or a reseller files for the customer: the customer's owner is the opener.
+    if opener is None:
         opener = (
             Contact.select()
-            .where(Contact.account == owner_account)
+            .where(Contact.account == owner_account, Contact.active == True)
             .order_by(Contact.is_owner.desc(), Contact.id)
             .first()
         )
@@ -112,6 +119,8 @@ def create(
     attachments, its event and its emails. `assistant_note`: the ticket assistant's findings
     (tix/checks.py), filed as an internal note for the technician in the same transaction."""
     conf = conf or settings.load()
+    if not new.body:
+        raise InvalidInput.said("body-empty")  # a draft whose body was never written
     dept, owner_account, svc, opener = new.department, new.account, new.service, new.opener
     subject, body, priority, attachments = new.subject, new.body, new.priority, new.attachments
     with transaction():

@@ -14,8 +14,9 @@ from tix.models import (
 
 
 def customer_recipients(ticket: Ticket) -> list[mail.Recipient]:
-    """The account owner, the contact who opened the ticket, and every contact with ticket
-    emails on; nobody else, each once."""
+    """The contact who opened the ticket (a reseller, for a client's ticket), the account
+    owner, and every contact with ticket emails on; nobody else, each once, and nobody
+    deactivated."""
     return customer_recipients_of([ticket])[ticket.id]
 
 
@@ -34,22 +35,29 @@ def customer_recipients_of(batch: list[Ticket]) -> dict[int, list[mail.Recipient
             Contact.ticket_emails,
         )
         .where(
-            Contact.account.in_(sorted({t.account_id for t in batch}))
+            (Contact.active == True)
             & (
-                (Contact.is_owner == True)
-                | (Contact.ticket_emails == True)
+                (
+                    Contact.account.in_(sorted({t.account_id for t in batch}))
+                    & ((Contact.is_owner == True) | (Contact.ticket_emails == True))
+                )
                 | Contact.id.in_(sorted({t.contact_id for t in batch}))
             )
         )
         .order_by(Contact.is_owner.desc(), Contact.id)
     )
     by_account: dict[int, list[Contact]] = {}
+    by_id: dict[int, Contact] = {}
     for contact in contacts:
         by_account.setdefault(contact.account_id, []).append(contact)
+        by_id[contact.id] = contact
     result = {}
     for ticket in batch:
         seen, recipients = set(), []
-        for contact in by_account.get(ticket.account_id, []):
+        opener = by_id.get(ticket.contact_id)
+        # A reseller who opened a client's ticket belongs to another account: named first.
+        outside = [opener] if opener is not None and opener.account_id != ticket.account_id else []
+        for contact in outside + by_account.get(ticket.account_id, []):
             if not (contact.is_owner or contact.ticket_emails or contact.id == ticket.contact_id):
                 continue  # fetched for another ticket of the batch that this contact opened
             key = contact.email.lower()
@@ -61,10 +69,11 @@ def customer_recipients_of(batch: list[Ticket]) -> dict[int, list[mail.Recipient
 
 
 def agent_recipients(ticket: Ticket, exclude: Principal | None = None) -> list[mail.Recipient]:
-    """The assignee if there is one, else the agents of the ticket's department."""
+    """The assignee if there is one (and active), else the agents of the ticket's department."""
+    agents = []
     if ticket.assignee_id:
-        agents = Agent.select().where(Agent.id == ticket.assignee_id, Agent.active == True)
-    else:
+        agents = list(Agent.select().where(Agent.id == ticket.assignee_id, Agent.active == True))
+    if not agents:
         agents = (
             Agent.select()
             .join(AgentDepartment)
