@@ -70,7 +70,7 @@ def test_demo_walks_a_ticket_through_its_life(tmp_path):
         ["reminded 1", "closed 0"],
         ["reminded 0", "closed 1"],
     ]
-    assert "will be closed in 24 h unless you answer" in out
+    assert "will be closed in 24 hours unless you answer" in out  # as the README quotes it
     assert re.search(r'"close_reason": "auto"', out)  # the customer's JSON: closed by the job
     assert f"replied on {code}; status open" in out  # ...and a late answer reopens it
     workdir = re.search(r"^demo store: (.+) \(removed\)$", out, re.MULTILINE)

@@ -223,7 +223,7 @@ def test_batches_are_bounded_and_each_recipient_gets_the_template_of_their_langu
     assert len(english) == 7 and all(
         r.subject.startswith("[") and "Still there? Ticket" in r.subject for r in english
     )
-    assert all("closes in 24 h." in r.raw for r in english)
+    assert all("closes in 24 hours." in r.raw for r in english)
     assert {r.subject for r in rows if r.recipient.endswith("@alpha.test")} == {
         f"[{spanish}] Esperamos su respuesta: Ticket es"
     }

@@ -17,7 +17,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tix import clock, settings
+from tix import clock, mail_words, settings
 from tix.models import Outbox
 from tix.paths import config_dir
 
@@ -27,16 +27,7 @@ if TYPE_CHECKING:
 # Kinds whose email is written by a person; every other kind is sent automatically.
 HUMAN_KINDS = {"agent-reply"}
 
-STATUS_WORDS = {
-    "es": {
-        "open": "abierto",
-        "answered": "respondido",
-        "customer-reply": "con respuesta del cliente",
-        "in-progress": "en curso",
-        "on-hold": "en espera",
-        "closed": "cerrado",
-    },
-}
+STATUS_WORDS = mail_words.STATUS  # where they were found before tix.mail_words
 
 # C0/C1 controls, line and paragraph separators, bidi and other format characters: none of
 # these belong in a header, and CR/LF would start a new one.
@@ -314,10 +305,8 @@ def outbox_rows(
     rows = []
     code = values.get("code")
     for recipient in recipients:
-        lang_values = dict(values, name=recipient.name)
-        if recipient.lang in STATUS_WORDS and "status" in values:
-            words = STATUS_WORDS[recipient.lang]
-            lang_values["status"] = words.get(values["status"], values["status"])
+        # Each email in its recipient's language: statuses, priorities, departments, delays.
+        lang_values = mail_words.localized(dict(values, name=recipient.name), recipient.lang)
         subject, body = render(kind, recipient.lang, lang_values, templates)
         message_id = new_message_id(conf.mail_domain)
         stored_subject, raw = raw_message(

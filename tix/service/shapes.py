@@ -5,6 +5,8 @@ the same keys per command, and tests/test_json_keys.py holds the two to each oth
 keys a script reads are a promise kept by construction."""
 
 import json
+import re
+from datetime import datetime
 
 from tix.clock import iso
 
@@ -124,6 +126,22 @@ def message(row) -> dict:
     )
 
 
+# A time an event recorded (`reminded_at`...), as the log stores it: naive UTC, with a space.
+_STORED_TIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d{1,6})?")
+
+
+def _event_values(text: str | None) -> dict | None:
+    """An event's before/after, its times shown like every other time: ISO 8601 in the user's
+    zone with its offset."""
+    if not text:
+        return None
+    values = json.loads(text)
+    for key, value in values.items():
+        if key.endswith("_at") and isinstance(value, str) and _STORED_TIME.fullmatch(value):
+            values[key] = iso(datetime.fromisoformat(value))
+    return values
+
+
 def event(row) -> dict:
     return _checked(
         EVENT,
@@ -131,8 +149,8 @@ def event(row) -> dict:
             "at": iso(row.at),
             "actor": row.actor,
             "kind": row.kind,
-            "before": json.loads(row.before) if row.before else None,
-            "after": json.loads(row.after) if row.after else None,
+            "before": _event_values(row.before),
+            "after": _event_values(row.after),
         },
     )
 

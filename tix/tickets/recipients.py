@@ -106,8 +106,8 @@ def mail_values(ticket: Ticket, **extra) -> dict:
 def mail_values_of(batch: list[Ticket], **extra) -> dict[int, dict]:
     """What the templates say about each ticket of a batch: two queries however many."""
     departments = {
-        d.id: d.name_en
-        for d in Department.select(Department.id, Department.name_en).where(
+        d.id: d
+        for d in Department.select(Department.id, Department.name_en, Department.name_es).where(
             Department.id.in_(sorted({t.department_id for t in batch}))
         )
     }
@@ -122,7 +122,8 @@ def mail_values_of(batch: list[Ticket], **extra) -> dict[int, dict]:
             "code": ticket.code,
             "subject": ticket.subject,
             "priority": ticket.priority,
-            "department": departments[ticket.department_id],
+            "department": departments[ticket.department_id].name_en,
+            "department_es": departments[ticket.department_id].name_es,
             "status": ticket.status,
             "customer": accounts[ticket.account_id],
             **extra,

@@ -131,15 +131,12 @@ def waiting_period_start_sql():
 JOBS_ACTOR = "system:tix-jobs"
 
 
-def wait_text(delay) -> str:
-    """A delay as the reminder states it ('24 h', '90 min'): reads the same in English and
-    Spanish, so one value serves every recipient's template."""
-    seconds = int(delay.total_seconds())
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    if seconds % 60 == 0:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
+def wait_text(delay, lang: str = "en") -> str:
+    """A delay as the reminder states it ('24 hours', '90 minutos'). The reminder itself is
+    queued with the timedelta, and each recipient's email says it in their language."""
+    from tix import mail_words
+
+    return mail_words.duration(delay, lang)
 
 
 def reminder_due(conf: settings.Settings, now):

@@ -83,18 +83,21 @@ def reply(
         record_event(
             ticket, principal.actor, kind, before={"status": before}, after={"status": after}
         )
+        # The email says which files came with the message (they stay in the ticket).
+        files = [mail.header_safe(item.filename, 120) for item in attachments]
         if kind == "agent-reply":
+            values = mail_values(ticket, body=body, author=principal.name, attachments=files)
             mail.queue(
                 kind="agent-reply",
                 recipients=customer_recipients(ticket),
-                values=mail_values(ticket, body=body, author=principal.name),
+                values=values,
                 ticket=ticket,
                 conf=conf,
             )
             mail.queue(
                 kind="agent-watch-reply",
                 recipients=watcher_recipients(ticket, principal),
-                values=mail_values(ticket, body=body, author=principal.name),
+                values=values,
                 ticket=ticket,
                 conf=conf,
             )
@@ -102,7 +105,7 @@ def reply(
             mail.queue(
                 kind="agent-customer-reply",
                 recipients=agent_recipients(ticket),
-                values=mail_values(ticket, body=body),
+                values=mail_values(ticket, body=body, attachments=files),
                 ticket=ticket,
                 conf=conf,
             )
