@@ -25,3 +25,13 @@ SECURITY DEFINER SET search_path = public, pg_temp AS $$
     WHERE t.token_hash = tix_session_token_hash() AND t.revoked_at IS NULL AND c.can_login
           AND c.active
 $$;
+
+-- A reseller opens a client's ticket as itself (and may write on it): the client's contacts
+-- read that contact's row, as the author of what they see, and nothing else of the reseller.
+-- The indexes keep the policy's look-ups to a few rows.
+CREATE INDEX tickets_contact ON tickets (contact_id);
+CREATE INDEX messages_author_contact ON messages (author_contact_id)
+    WHERE author_contact_id IS NOT NULL;
+CREATE POLICY tix_contact_read_authors ON contacts FOR SELECT TO tix_app
+    USING (EXISTS (SELECT 1 FROM tickets t WHERE t.contact_id = contacts.id)
+           OR EXISTS (SELECT 1 FROM messages m WHERE m.author_contact_id = contacts.id));

@@ -115,9 +115,7 @@ def principal_for_token(token: str) -> Principal:
     row = Token.get_or_none(Token.token_hash == digest)
     # The lookup is by hash; compare_digest keeps the final check constant-time all the same.
     if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at:
-        raise NotLoggedIn(
-            "token not valid (revoked or unknown): run `tix login` with a current token"
-        )
+        raise NotLoggedIn.said("token-not-valid")
     if row.agent_id:
         # None: row-level security hides a deactivated agent from their own token.
         agent = Agent.get_or_none(Agent.id == row.agent_id)
@@ -228,5 +226,5 @@ def forget_token(url: str) -> None:
 def current_principal(url: str) -> Principal:
     token = load_token(url)
     if not token:
-        raise NotLoggedIn("not logged in: run `tix login` (or set TIX_TOKEN)")
+        raise NotLoggedIn.said("not-logged-in")
     return principal_for_token(token)
