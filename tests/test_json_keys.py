@@ -53,6 +53,7 @@ def test_every_documented_command_prints_exactly_its_keys(desk):
         "create", "-d", "hosting", "-s", "Mail down", "-m", "No mail.", "--yes", as_="alpha"
     )
     shown = run("show", code, "--history")
+    account = run("admin", "account", "show", "alpha", as_="admin")
     seen = {
         "`tix list`, `tix search TEXT`, `tix next` (each ticket)": [
             keys_of(run("list")),
@@ -75,6 +76,24 @@ def test_every_documented_command_prints_exactly_its_keys(desk):
             keys_of(run("admin", "department", "list", as_="admin"))
         ],
         "`tix sla` (each department and priority)": [keys_of(run("sla"))],
+        "`tix admin agent list` (each), `tix admin agent show EMAIL`": [
+            keys_of(run("admin", "agent", "list", as_="admin")),
+            list(run("admin", "agent", "show", "hosting@host.test", as_="admin")),
+        ],
+        "`tix admin account list` (each)": [keys_of(run("admin", "account", "list", as_="admin"))],
+        "`tix admin account show HANDLE`": [list(account)],
+        "`tix admin contact list` (each), `tix admin contact show EMAIL`, "
+        "`tix admin account show HANDLE`: each of `contacts`": [
+            keys_of(run("admin", "contact", "list", as_="admin")),
+            list(run("admin", "contact", "show", "dev@alpha.test", as_="admin")),
+            keys_of(account["contacts"]),
+        ],
+        "`tix admin service list` (each), `tix admin service show HANDLE NAME`, "
+        "`tix admin account show HANDLE`: each of `services`": [
+            keys_of(run("admin", "service", "list", as_="admin")),
+            list(run("admin", "service", "show", "alpha", "alpha.test", as_="admin")),
+            keys_of(account["services"]),
+        ],
         "`tix-jobs outbox` (each email)": [
             keys_of(json.loads(jobs(desk.url, "outbox", "--format", "json").stdout))
         ],

@@ -47,7 +47,7 @@ def test_lists_and_shows_give_their_documented_keys(desk):
         "client"
     ]
     contacts = as_json(t("admin", "contact", "list", "alpha", "--format", "json"))
-    assert [(c["email"], c["owner"], c["ticket_emails"], c["login"]) for c in contacts] == [
+    assert [(c["email"], c["is_owner"], c["ticket_emails"], c["login"]) for c in contacts] == [
         ("owner@alpha.test", True, True, True),
         ("dev@alpha.test", False, True, True),
         ("quiet@alpha.test", False, False, True),
@@ -132,7 +132,7 @@ def test_edit_an_agent_an_account_and_a_contact(desk):
     owners = [
         c["email"]
         for c in as_json(t("admin", "contact", "list", "alpha", "--format", "json"))
-        if c["owner"]
+        if c["is_owner"]
     ]
     assert owners == ["dev@alpha.test"]
 

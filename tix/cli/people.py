@@ -168,7 +168,7 @@ def contact_edit(principal, email, name, lang, ticket_emails, can_login, owner):
         owner=owner,
     )
     flags = [
-        "owner" if row["owner"] else None,
+        "owner" if row["is_owner"] else None,
         "ticket emails" if row["ticket_emails"] else "no ticket emails",
         "login" if row["login"] else "no login",
     ]

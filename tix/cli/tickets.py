@@ -182,7 +182,7 @@ def review_before_filing(principal, new, interactive: bool, draft=None):
 
 @click.command(name="list")
 @ticket_filters
-@output.format_option
+@output.format_option(fields=shapes.TICKET)
 @signed_in
 def list_command(
     principal, status, department, priority, assignee, account, since, include_closed, limit, fmt
