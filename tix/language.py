@@ -6,6 +6,7 @@ English. The messages themselves are tix.messages'."""
 import os
 
 from tix import config
+from tix.errors import TixError
 from tix.messages import LANGS
 
 
@@ -21,7 +22,10 @@ def chosen_language() -> str | None:
     """The language chosen for this machine: TIX_LANG, else the config file's, else None."""
     value = (os.environ.get("TIX_LANG") or "").strip().lower()
     if not value:
-        value = config.value("language") or ""
+        try:
+            value = config.value("language") or ""
+        except TixError:  # a broken config file is reported by what reads it for real
+            value = ""
     return value if value in LANGS else None
 
 
