@@ -2,6 +2,7 @@
 and the one seam where the two dialects differ (`is_postgres`, `for_update`)."""
 
 import os
+import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -115,14 +116,14 @@ def connect(url: str) -> pw.Database:
 
 # -- who a transaction acts for (PostgreSQL row-level security, migration 0009) ----------------
 
-_identity: str | None = None
+# Per thread: `tix serve` answers each request in a worker thread, under that request's token.
+_local = threading.local()
 
 
 def set_identity(token_hash: str | None) -> None:
     """From now on, open every PostgreSQL transaction for this verified token (its sha256, as
     stored). The policies resolve it to the principal; None (tix-jobs, migrations) sets nothing."""
-    global _identity
-    _identity = token_hash
+    _local.identity = token_hash
     db = database_proxy.obj
     # Named at once when a transaction is already open (the CLI opens one before it verifies).
     if (
@@ -160,8 +161,9 @@ def transaction(db: pw.Database | None = None):
     else:
         outermost = not db.in_transaction()
         with db.atomic() as txn:
-            if outermost and _identity is not None:
-                db.execute_sql("SELECT set_config('tix.token_hash', %s, true)", (_identity,))
+            identity = getattr(_local, "identity", None)
+            if outermost and identity is not None:
+                db.execute_sql("SELECT set_config('tix.token_hash', %s, true)", (identity,))
             yield txn
 
 

@@ -9,7 +9,7 @@ from datetime import UTC
 import click
 
 from tix import clock
-from tix.errors import InvalidInput, StoreError, one_line
+from tix.errors import InvalidInput, NotAllowed, NotLoggedIn, StoreError, one_line
 from tix.failures import as_tix_error
 
 # Exit codes, documented in README.md and docs/cli.md.
@@ -18,14 +18,14 @@ EXIT_OK, EXIT_OTHER, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_NOT_ALLOWED = 0, 1, 2, 3
 
 @dataclass
 class AppContext:
-    """What one `tix` invocation knows: the store it talks to and who is acting. Opening the
-    store, beginning the command's transaction and signing in happen in `sign_in`, which
-    `@signed_in` commands call before their body runs; nothing else opens either."""
+    """What one `tix` invocation knows: the store (or server) it talks to and who is acting.
+    Opening the store, beginning the command's transaction and signing in happen in `sign_in`,
+    which `@signed_in` commands call before their body runs; nothing else opens either."""
 
     db_option: str | None = None
     url: str | None = None
     db: object = None
-    principal: object = None
+    desk: object = None  # LocalDesk or RemoteDesk, once signed in
     _txn: object = field(default=None, repr=False)
 
     def store_url(self) -> str:
@@ -35,9 +35,19 @@ class AppContext:
             self.url = resolve_url(self.db_option)
         return self.url
 
+    @property
+    def remote(self) -> bool:
+        """The URL names a `tix serve` server rather than a store."""
+        return self.store_url().startswith(("http://", "https://"))
+
     def open_store(self, *, require_schema: bool = True):
         from tix import migrations, store
 
+        if self.remote:
+            raise NotAllowed(
+                "this command works on the store itself, not through a server: "
+                "run it on the server's host with the store's URL"
+            )
         if self.db is None:
             url = self.store_url()
             self.db = store.connect(url)
@@ -58,12 +68,34 @@ class AppContext:
             self._txn.__enter__()
 
     def sign_in(self):
-        from tix.service import session
+        """The desk as the person whose token is saved for this URL (or TIX_TOKEN): the
+        service layer here, or the server's API when the URL is http(s)."""
+        if self.desk is None:
+            if self.remote:
+                from tix import auth
 
-        if self.principal is None:
-            self.begin()
-            self.principal = session.current(self.store_url())
-        return self.principal
+                self.desk = self.desk_for(auth.load_token(self.store_url()) or None)
+            else:
+                from tix.service import session
+                from tix.service.local import LocalDesk
+
+                self.begin()
+                self.desk = LocalDesk(session.current(self.store_url()))
+        return self.desk
+
+    def desk_for(self, token: str | None):
+        """The desk as the holder of `token` (`tix login` checks one before saving it)."""
+        if token is None:
+            raise NotLoggedIn("not logged in: run `tix login` (or set TIX_TOKEN)")
+        if self.remote:
+            from tix.remote import RemoteDesk
+
+            return RemoteDesk(self.store_url(), token)
+        from tix.service import session
+        from tix.service.local import LocalDesk
+
+        self.begin()
+        return LocalDesk(session.sign_in(token))
 
     def end(self, *, commit: bool) -> None:
         from tix import store
@@ -92,7 +124,8 @@ pass_app = click.make_pass_decorator(AppContext)
 
 
 def signed_in(func):
-    """The command acts as someone: its first argument is the principal (see AppContext)."""
+    """The command acts as someone: its first argument is the desk as that person, local or
+    through a server (see AppContext.sign_in); it has every service function as a method."""
 
     @functools.wraps(func)
     def command(*args, **kwargs):

@@ -36,16 +36,14 @@ def init(app, admin_email, admin_name, quiet):
 def login(app, token_option):
     """Save your token for this store in the OS keyring."""
     from tix import auth
-    from tix.service import session
 
     token = token_option
     if token is None:
         stdin = sys.stdin
         token = click.prompt("token", hide_input=True) if stdin.isatty() else stdin.readline()
-    app.begin()
-    principal = session.sign_in(token)
+    who = app.desk_for(token.strip()).whoami()
     where = auth.save_token(app.store_url(), token.strip())
-    click.echo(f"logged in as {principal.email} ({principal.role}); token saved in {where}")
+    click.echo(f"logged in as {who['email']} ({who['role']}); token saved in {where}")
 
 
 @click.command()
@@ -61,12 +59,10 @@ def logout(app):
 @click.command(name="whoami")
 @output.format_option
 @signed_in
-def whoami(principal, fmt):
+def whoami(desk, fmt):
     """Say who you are acting as."""
-    from tix.service import session
-
     output.emit_object(
-        session.whoami(principal),
+        desk.whoami(),
         fmt,
         lambda o: click.echo(
             f"{o['name']} <{o['email']}>, {o['role']}"

@@ -54,7 +54,7 @@ from tix.service import shapes
 @output.format_option
 @signed_in
 def create(
-    principal,
+    desk,
     department,
     priority,
     subject,
@@ -69,8 +69,6 @@ def create(
 ):
     """Open a ticket. The ticket assistant checks it first (which domain? which address? the
     exact error?); on a terminal it shows what it found and asks: go on, edit, or cancel."""
-    from tix.service import tickets as tickets_service
-
     files = read_attachments(attach)
     stdin_is_terminal = sys.stdin.isatty()
     if yes and ask:
@@ -78,8 +76,7 @@ def create(
     if ask and message is None and not stdin_is_terminal:
         raise InvalidInput("--ask reads your answers from stdin: give the body with -m")
     # Everything that can be refused is refused here, once, before the assistant's questions.
-    new = tickets_service.prepare_ticket(
-        principal,
+    new = desk.prepare_ticket(
         department=department,
         priority=priority,
         subject=subject,
@@ -89,10 +86,10 @@ def create(
         attachments=files,
     )
     interactive = ask or (stdin_is_terminal and not yes)
-    new, review = review_before_filing(principal, new, interactive)
+    new, review = review_before_filing(desk, new, interactive)
     if review.findings and not interactive:
         click.echo("\n".join([review.heading(), *review.lines()]), err=True)
-    created = tickets_service.file_ticket(principal, new, review)
+    created = desk.file_ticket(new, review)
     if quiet:
         click.echo(created["code"])
         return
@@ -124,14 +121,12 @@ def _assistant_answer(text: str) -> str:
     return answer
 
 
-def review_before_filing(principal, new, interactive: bool):
+def review_before_filing(desk, new, interactive: bool):
     """Run the ticket assistant's checks; on a terminal, show the findings and let the user go
     on, edit the body (then check again) or cancel. Returns (the draft, its review)."""
-    from tix.service import tickets as tickets_service
-
-    lang = "es" if principal.lang == "es" else "en"
+    lang = "es" if desk.lang == "es" else "en"
     while True:
-        review = tickets_service.review_ticket(principal, new)
+        review = desk.review_ticket(new)
         if not review.findings or not interactive:
             break
         click.echo("\n".join([review.heading(), *review.lines()]))
@@ -158,13 +153,10 @@ def review_before_filing(principal, new, interactive: bool):
 @output.format_option
 @signed_in
 def list_command(
-    principal, status, department, priority, assignee, account, since, include_closed, limit, fmt
+    desk, status, department, priority, assignee, account, since, include_closed, limit, fmt
 ):
     """List tickets: the queue (agents, by priority then age) or your history (newest first)."""
-    from tix.service import tickets as tickets_service
-
-    rows = tickets_service.list_tickets(
-        principal,
+    rows = desk.list_tickets(
         statuses=list(status),
         department=department,
         priority=priority,
@@ -182,13 +174,9 @@ def list_command(
 @click.option("--history", is_flag=True, help="add the event log")
 @output.format_option
 @signed_in
-def show(principal, code, history, fmt):
+def show(desk, code, history, fmt):
     """Show a ticket and its whole thread."""
-    from tix.service import tickets as tickets_service
-
-    output.emit_object(
-        tickets_service.show_ticket(principal, code, history=history), fmt, output.show_ticket
-    )
+    output.emit_object(desk.show_ticket(code, history=history), fmt, output.show_ticket)
 
 
 @click.command()
@@ -205,12 +193,9 @@ def show(principal, code, history, fmt):
 )
 @attach_option
 @signed_in
-def reply(principal, code, message, internal, template_name, attach):
+def reply(desk, code, message, internal, template_name, attach):
     """Reply to a ticket (or add an internal note)."""
-    from tix.service import tickets as tickets_service
-
-    plan = tickets_service.plan_reply(
-        principal,
+    plan = desk.plan_reply(
         code,
         internal=internal,
         template=template_name,
@@ -218,7 +203,7 @@ def reply(principal, code, message, internal, template_name, attach):
     )
     files = read_attachments(attach)
     body = plan.template_body if plan.template_body is not None else read_body(message)
-    done = tickets_service.reply(principal, plan, body, attachments=files)
+    done = desk.reply(plan, body, attachments=files)
     click.echo(f"{'noted' if internal else 'replied'} on {done['code']}; status {done['status']}")
 
 
@@ -228,13 +213,9 @@ def reply(principal, code, message, internal, template_name, attach):
 @click.option("--agent", help="assign to this agent's email, or `none`")
 @click.option("--priority", "-p", help="low, medium, high or emergency")
 @signed_in
-def reassign(principal, code, department, agent, priority):
+def reassign(desk, code, department, agent, priority):
     """Move a ticket to another department or technician, or change its priority (agents)."""
-    from tix.service import tickets as tickets_service
-
-    t = tickets_service.reassign(
-        principal, code, department=department, agent=agent, priority=priority
-    )
+    t = desk.reassign(code, department=department, agent=agent, priority=priority)
     click.echo(
         f"{t['code']}: {t['department']}, {t['priority']}, assignee {t['assignee'] or 'none'}"
     )
@@ -244,33 +225,27 @@ def reassign(principal, code, department, agent, priority):
 @code_argument
 @click.argument("status")
 @signed_in
-def status(principal, code, status):
+def status(desk, code, status):
     """Set a ticket in-progress or on-hold (agents)."""
-    from tix.service import tickets as tickets_service
-
-    done = tickets_service.set_status(principal, code, status)
+    done = desk.set_status(code, status)
     click.echo(f"{done['code']} is now {done['status']}")
 
 
 @click.command()
 @code_argument
 @signed_in
-def close(principal, code):
+def close(desk, code):
     """Close a ticket (it can be reopened later)."""
-    from tix.service import tickets as tickets_service
-
-    click.echo(f"closed {tickets_service.close(principal, code)['code']}")
+    click.echo(f"closed {desk.close(code)['code']}")
 
 
 @click.command()
 @code_argument
 @click.option("-m", "--message", help="say why (optional)")
 @signed_in
-def reopen(principal, code, message):
+def reopen(desk, code, message):
     """Reopen a closed ticket."""
-    from tix.service import tickets as tickets_service
-
-    done = tickets_service.reopen(principal, code, read_body(message, required=False))
+    done = desk.reopen(code, read_body(message, required=False))
     click.echo(f"reopened {done['code']}")
 
 
@@ -290,13 +265,11 @@ def attachment():
     help="write here (default: the attachment's name in the current folder; - for stdout)",
 )
 @signed_in
-def attachment_get(principal, code, attachment_id, target):
+def attachment_get(desk, code, attachment_id, target):
     """Save an attachment (its id is listed by `tix show`)."""
     from pathlib import Path
 
-    from tix.service import tickets as tickets_service
-
-    item = tickets_service.attachment(principal, code, attachment_id)
+    item = desk.attachment(code, attachment_id)
     data = item["data"]
     if target == "-":
         sys.stdout.flush()
