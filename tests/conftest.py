@@ -399,7 +399,7 @@ def desk(backend, tmp_path, runner, request, desk_templates):
     on PostgreSQL): the same store as building it in each test, a second or two faster."""
     import shutil
 
-    from tix import auth
+    from tix import credentials
 
     template, tokens = _desk_template(backend, runner, request, desk_templates)
     admin = None
@@ -411,7 +411,7 @@ def desk(backend, tmp_path, runner, request, desk_templates):
         admin = _pg_admin_connection()
         admin.cursor().execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         url = pg_url(name)
-    auth.save_token(url, tokens["admin"])  # as `tix init` did for a store of its own
+    credentials.save_token(url, tokens["admin"])  # as `tix init` did for a store of its own
     yield Desk(url=url, runner=runner, tokens=dict(tokens))
     if admin is not None:
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

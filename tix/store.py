@@ -5,32 +5,15 @@ import os
 import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import peewee as pw
 
 from tix.errors import StoreError
 from tix.models import database_proxy
+from tix.urls import hide_secrets, mask_url
 
 BUSY_TIMEOUT_MS = 10_000  # default; TIX_BUSY_TIMEOUT (a duration like 10s) overrides it
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced, for every message a user or a log sees."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    userinfo = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{userinfo}:***@{netloc[1]}"))
-
-
-def hide_secrets(text: str, url: str) -> str:
-    password = urlsplit(url).password
-    if not password:
-        return text
-    # Both spellings: as written in the URL, and decoded as the driver was given it.
-    return text.replace(password, "***").replace(unquote(password), "***")
 
 
 def sqlite_path(url: str) -> str:

@@ -72,9 +72,9 @@ class AppContext:
         service layer here, or the server's API when the URL is http(s)."""
         if self.desk is None:
             if self.remote:
-                from tix import auth
+                from tix import credentials
 
-                self.desk = self.desk_for(auth.load_token(self.store_url()) or None)
+                self.desk = self.desk_for(credentials.load_token(self.store_url()) or None)
             else:
                 from tix.service import session
                 from tix.service.local import LocalDesk
@@ -114,6 +114,7 @@ class AppContext:
     def close(self) -> None:
         if self.db is not None and not self.db.is_closed():
             self.db.close()
+        self.db = None
 
 
 class _Rollback(Exception):
