@@ -55,11 +55,13 @@ class Server:
         self.log = folder / "server.log"
         child_env = {k: v for k, v in os.environ.items() if k != "TIX_TOKEN"}
         child_env.update(
-            TIX_DATABASE_URL=store_url,
-            TIX_SERVE_RATE="10000",
-            TIX_SERVE_ADDRESS_RATE="10000",
-            TIX_SERVE_LOG_LEVEL="warning",
-            **(env or {}),
+            {
+                "TIX_DATABASE_URL": store_url,
+                "TIX_SERVE_RATE": "10000",
+                "TIX_SERVE_ADDRESS_RATE": "10000",
+                "TIX_SERVE_LOG_LEVEL": "warning",
+                **(env or {}),
+            }
         )
         if fake_clock:
             # Read on every call of the clock: slow (a file read each time), so only for the
