@@ -192,7 +192,7 @@ def normal(text: str) -> str:
 # -- the run -----------------------------------------------------------------------------------
 
 
-def check(path: Path, run) -> tuple[str, dict]:
+def check(path: Path, run, memory: bool = False) -> tuple[str, dict]:
     raw = path.read_bytes()
     stem = path.with_suffix("")
     expected = stem.with_name(stem.name + ".expected.txt")
@@ -200,7 +200,14 @@ def check(path: Path, run) -> tuple[str, dict]:
     keep = stem.with_name(stem.name + ".keep.txt")
     verdict: dict = {}
     try:
-        result = run(raw)
+        if memory:
+            tracemalloc.start()
+        try:
+            result = run(raw)
+        finally:
+            if memory:
+                verdict["peak"] = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
     except Exception as exc:
         from tix.errors import InvalidInput
 
@@ -273,14 +280,9 @@ def main(argv=None) -> int:
     counts, shown, ratios = Counter(), [], []
     started = time.perf_counter()
     for path in sorted(args.dir.glob("*/*.eml")):
-        if args.memory:
-            tracemalloc.start()
-        status, verdict = check(path, run)
-        if args.memory:
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-            if path.stat().st_size > 100_000:
-                ratios.append((peak / path.stat().st_size, path.name))
+        status, verdict = check(path, run, args.memory)
+        if "peak" in verdict and path.stat().st_size > 100_000:
+            ratios.append((verdict["peak"] / path.stat().st_size, path.name))
         name = f"{path.parent.name}/{path.name}"
         counts["messages"] += 1
         counts[status] += status != "ok"

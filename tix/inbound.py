@@ -94,9 +94,10 @@ def message_key(message_id: str | None) -> str | None:
     return f"<sha256-{hashlib.sha256(message_id.encode('utf-8', 'surrogatepass')).hexdigest()}>"
 
 
-def _reply_text(incoming: Incoming, limits: settings.MailInSettings | None) -> str:
+def _reply_text(incoming: Incoming, limits: settings.MailInSettings | None, conf) -> str:
     footers = footer_patterns(limits.footers) if limits and limits.footers else None
-    return trim_reply(incoming.parsed.text, footers)
+    # Text past twice the body limit would be cut anyway: not worth copying while trimming.
+    return trim_reply(incoming.parsed.text[: 2 * conf.body_max_chars], footers)
 
 
 # -- deciding -------------------------------------------------------------------------------
@@ -374,7 +375,7 @@ def _automatic(incoming: Incoming, ticket: Ticket | None, proven: bool) -> Outco
 
 
 def _reply(incoming, ticket, author, conf, limits) -> Outcome:
-    body = _body_for_ticket(_reply_text(incoming, limits), conf)
+    body = _body_for_ticket(_reply_text(incoming, limits, conf), conf)
     try:
         with transaction():
             message = tickets.reply(author, ticket, body, attachments=_files(incoming), conf=conf)
@@ -403,7 +404,7 @@ def _create(incoming, dept, contact, conf, limits) -> Outcome:
     if _FORWARD.match(incoming.subject):
         text = trim_signature(incoming.parsed.text)
     else:
-        text = _reply_text(incoming, limits)
+        text = _reply_text(incoming, limits, conf)
     body = _body_for_ticket(text, conf)
     review = checks.review(
         principal, department=dept.slug, priority="medium", subject=subject, body=body

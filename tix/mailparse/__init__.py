@@ -10,6 +10,7 @@ InvalidInput, for input that is no message at all or nests too deep to read.
 """
 
 import email
+import email.parser
 import email.policy
 import email.utils
 import re
@@ -56,6 +57,7 @@ class _RawHeaders(type(email.policy.compat32)):
 
 POLICY = _RawHeaders()
 ANGLE_ID = re.compile(r"<[^<>\s]+>")
+CHUNK = 64 * 1024
 SPAM_SCORE = 5.0  # X-Spam-Score at or over this is spam (SpamAssassin's default threshold)
 _NULL_SENDERS = ("mailer-daemon", "postmaster")
 
@@ -105,11 +107,20 @@ def _read(raw: bytes) -> tuple[Message, list[str]]:
     fixed = lenient.drop_leading_junk(raw)
     if fixed is not raw:
         repairs.append("junk before the headers dropped")
-    joined = lenient.join_broken_continuations(fixed)
-    if joined is not fixed:
+    tidied = lenient.tidy_obsolete_names(fixed)
+    if tidied is not fixed:
+        repairs.append("blanks before header colons dropped")
+    joined = lenient.join_broken_continuations(tidied)
+    if joined is not tidied:
         repairs.append("header lines without indentation joined")
     try:
-        return email.message_from_bytes(joined, policy=POLICY), repairs
+        # Fed in chunks: given the whole message at once, the email package holds it three
+        # times over (a StringIO of 4-byte characters, and its lines) and peaks at ~9x its size.
+        parser = email.parser.BytesFeedParser(policy=POLICY)
+        view = memoryview(joined)
+        for start in range(0, len(joined), CHUNK):
+            parser.feed(bytes(view[start : start + CHUNK]))
+        return parser.close(), repairs
     except RecursionError:
         raise InvalidInput("the message nests MIME parts too deep to read") from None
 
@@ -206,6 +217,8 @@ def no_notice_reason(msg, sender: Sender, spam_score: float = SPAM_SCORE) -> str
         return f"null sender ({local})"
     if sender.problem:
         return f"no trustworthy sender: {sender.problem}"
+    if not (sender.address or "").isascii():
+        return "a UTF-8 address (RFC 6532): tix's mail cannot be addressed to it"
     return None
 
 

@@ -46,6 +46,21 @@ def drop_leading_junk(raw: bytes) -> bytes:
     return raw
 
 
+_OBS_NAME = re.compile(rb"^([!-9;-~]{1,76})[ \t]+:")
+
+
+def tidy_obsolete_names(raw: bytes) -> bytes:
+    """RFC 5322's obsolete syntax allows blanks before a header's colon ("Subject  : x");
+    the email package then sees no headers at all."""
+    lines = _lines(raw)
+    end = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
+    if not any(_OBS_NAME.match(line) for line in lines[:end]):
+        return raw
+    for i in range(end):
+        lines[i] = _OBS_NAME.sub(rb"\1:", lines[i], count=1)
+    return b"".join(lines)
+
+
 def join_broken_continuations(raw: bytes) -> bytes:
     """A header line that lost its indentation ("Subject: a long" + "subject") ends the
     headers for the email package, and the rest of them become body. When known headers follow

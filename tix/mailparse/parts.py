@@ -6,6 +6,7 @@ around an inline picture). A forwarded message (message/rfc822) adds its text be
 "Forwarded message" header, and its files by their own names.
 """
 
+import binascii
 import mimetypes
 import re
 import unicodedata
@@ -38,12 +39,33 @@ def filename_of(part) -> str:
     return param_text(value) if value is not None else ""
 
 
-def part_text(part) -> str:
-    """A text part's text (HTML turned into text), decoded as clients decode it."""
+def payload_bytes(part) -> bytes:
+    """A part's decoded content. Base64 is decoded straight from the parsed text (the email
+    package first copies it into bytes: one more copy of every attachment at the peak)."""
+    payload = part.get_payload()
+    cte = (part.get("Content-Transfer-Encoding") or "").strip().lower()
+    if isinstance(payload, str) and cte == "base64":
+        try:
+            return binascii.a2b_base64(payload)
+        except (binascii.Error, ValueError):
+            pass  # non-ASCII or broken: the email package's lenient decoder below
     try:
-        data = part.get_payload(decode=True) or b""
+        return part.get_payload(decode=True) or b""
     except Exception:
-        data = str(part.get_payload() or "").encode("ascii", "surrogateescape")
+        return str(payload or "").encode("ascii", "surrogateescape")
+
+
+def part_text(part) -> str:
+    """A text part's text (HTML turned into text), decoded as clients decode it. Kept on the
+    part: choosing the body reads a part more than once."""
+    cached = getattr(part, "_tix_text", None)
+    if cached is None:
+        cached = part._tix_text = _part_text(part)
+    return cached
+
+
+def _part_text(part) -> str:
+    data = payload_bytes(part)
     charset = part.get_param("charset")
     if isinstance(charset, tuple):
         charset = charset[2]
@@ -51,7 +73,9 @@ def part_text(part) -> str:
         meta = _META_CHARSET.search(data[:4096])
         charset = meta[1].decode("ascii", "ignore") if meta else None
     text = decode_bytes(data, charset)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    del data
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return html_to_text(text) if part.get_content_subtype() == "html" else text
 
 
@@ -177,10 +201,7 @@ def attachments(msg, body: list, depth: int = 0) -> list[MailAttachment]:
         # Inline text without a name is an alternative of the body, not a file.
         if not filename and not is_attachment(part) and part.get_content_maintype() == "text":
             return
-        try:
-            data = part.get_payload(decode=True) or b""
-        except Exception:
-            data = b""
+        data = payload_bytes(part)
         found.append(MailAttachment(safe_filename(filename, ctype, len(found) + 1), data, ctype))
 
     visit(msg, depth)
