@@ -11,17 +11,16 @@ InvalidInput, for input that is no message at all or nests too deep to read.
 
 import email
 import email.parser
-import email.policy
 import email.utils
 import re
 from dataclasses import dataclass, field
+from email._policybase import Compat32  # email.policy would import headerregistry (slow)
 from email.message import Message
 
 from tix.errors import InvalidInput
 from tix.mailparse import lenient
 from tix.mailparse.authres import AuthVerdict, authentication_verdict, parse_authentication_results
 from tix.mailparse.charsets import decode_bytes, header_text
-from tix.mailparse.html import html_to_text
 from tix.mailparse.parts import (
     MailAttachment,
     attachments,
@@ -46,7 +45,7 @@ __all__ = [
 ]
 
 
-class _RawHeaders(type(email.policy.compat32)):
+class _RawHeaders(Compat32):
     """compat32 (whose MIME reading is the most forgiving), but header values come back as the
     raw text they were, 8-bit bytes as surrogates, for tix/mailparse/charsets.py to decode:
     compat32 would hand out email.header.Header objects for those, which nothing can split."""
@@ -92,6 +91,13 @@ class ParsedMail:
     def authentication(self, trusted_ids: set[str], hops: int = 1) -> AuthVerdict:
         """Whether our MTA's Authentication-Results authenticate the From domain."""
         return authentication_verdict(self.headers, self.sender_domain, trusted_ids, hops)
+
+
+def html_to_text(html: str) -> str:
+    """HTML mail as text (tix/mailparse/html.py, imported when HTML comes)."""
+    from tix.mailparse.html import html_to_text as convert
+
+    return convert(html)
 
 
 def _header(msg, name: str) -> str:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from tix.mailparse.charsets import decode_bytes, header_text, param_text
-from tix.mailparse.html import html_to_text
 
 FORWARD_DEPTH = 3  # forwarded messages inside forwarded messages read for text and files
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I)
@@ -76,7 +75,11 @@ def _part_text(part) -> str:
     del data
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return html_to_text(text) if part.get_content_subtype() == "html" else text
+    if part.get_content_subtype() != "html":
+        return text
+    from tix.mailparse.html import html_to_text  # only when HTML comes
+
+    return html_to_text(text)
 
 
 def _sub_parts(part) -> list:
