@@ -360,3 +360,13 @@ def test_the_spam_score_threshold_is_a_setting():
 def test_mailer_daemon_is_a_null_sender():
     raw = message("x").replace(b"owner@alpha.test", b"MAILER-DAEMON@mx.alpha.test")
     assert mailparse.parse(raw).no_notice == "null sender (mailer-daemon)"
+
+
+def test_blanks_before_a_header_colon_obsolete_syntax_are_read():
+    raw = b"From  : Olga <owner@alpha.test>\r\nSubject   : Hola\r\n\r\nLa web no carga.\r\n"
+    parsed = mailparse.parse(raw)
+    assert (parsed.sender, parsed.subject, parsed.text.strip()) == (
+        "owner@alpha.test",
+        "Hola",
+        "La web no carga.",
+    )
