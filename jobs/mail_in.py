@@ -87,7 +87,7 @@ def _run_pipe(ctx):
     from tix import inbound
 
     raw = sys.stdin.buffer.read()
-    inbound.parse(raw)  # input that is no message at all: exit 2, a retry would not help
+    inbound.parse(raw)  # no message at all, or nested too deep: exit 2, a retry would not help
     try:
         conf, limits = _prepare(ctx)
         outcome = inbound.handle(raw, conf=conf, limits=limits)
