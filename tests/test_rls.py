@@ -86,6 +86,12 @@ def desk(store_url, runner):
 # -- raw SQL as the application role ------------------------------------------------------------
 
 
+def present_identity(cur, token: str) -> None:
+    """Name a token for the current transaction, the way tix does (tix.store)."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    cur.execute("SELECT set_config('tix.token_hash', %s, true)", (digest,))
+
+
 class Session:
     """One transaction as the application role, for one person's token (or none)."""
 
@@ -120,16 +126,18 @@ class Raw:
     ids: dict  # handle -> account id, code -> ticket id, email -> person id
 
     @contextmanager
-    def session(self, who: str | None, *, token: str | None = None):
-        """A transaction as tix_app; `who` names a desk token, `token` a raw one. Rolled back."""
+    def session(self, who: str | None, *, token: str | None = None, commit: bool = False):
+        """A transaction as tix_app; `who` names a desk token, `token` a raw one. Rolled back
+        unless `commit`."""
         token = token or (self.desk.tokens[who] if who else None)
         conn = psycopg2.connect(self.desk.app_url.replace("postgresql://", "postgres://"))
         try:
             cur = conn.cursor()
             if token is not None:
-                digest = hashlib.sha256(token.encode()).hexdigest()
-                cur.execute("SELECT set_config('tix.token_hash', %s, true)", (digest,))
+                present_identity(cur, token)
             yield Session(cur)
+            if commit:
+                conn.commit()
         finally:
             conn.rollback()
             conn.close()
@@ -381,8 +389,7 @@ def test_the_identity_ends_with_its_transaction_on_a_pooled_connection(raw):
     conn = psycopg2.connect(raw.desk.app_url.replace("postgresql://", "postgres://"))
     try:
         cur = conn.cursor()
-        digest = hashlib.sha256(raw.desk.tokens["hosting_agent"].encode()).hexdigest()
-        cur.execute("SELECT set_config('tix.token_hash', %s, true)", (digest,))
+        present_identity(cur, raw.desk.tokens["hosting_agent"])
         cur.execute("SELECT count(*) FROM tickets")
         assert cur.fetchone()[0] == 5
         conn.commit()
