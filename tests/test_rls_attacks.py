@@ -76,7 +76,7 @@ def test_nothing_a_policy_or_view_runs_can_be_shadowed_by_a_sessions_own_objects
         assert len(functions) > 5
         for name, config in functions:
             assert pinned in (config or []), f"{name} resolves names through the caller's path"
-        # What policies and views depend on: functions and relations of this schema or pg_catalog.
+        # What this schema's policies and views depend on: only this schema and pg_catalog.
         deps = db.execute_sql(
             "SELECT d.classid::regclass::text, d.objid, d.refclassid::regclass::text,"
             " CASE WHEN d.refclassid = 'pg_proc'::regclass THEN"
@@ -88,7 +88,12 @@ def test_nothing_a_policy_or_view_runs_can_be_shadowed_by_a_sessions_own_objects
             "  WHEN d.refclassid = 'pg_operator'::regclass THEN"
             "   (SELECT oprnamespace::regnamespace::text FROM pg_operator WHERE oid = d.refobjid)"
             " END FROM pg_depend d"
-            " WHERE d.classid IN ('pg_policy'::regclass, 'pg_rewrite'::regclass)"
+            " WHERE (d.classid = 'pg_policy'::regclass AND d.objid IN (SELECT p.oid FROM pg_policy p"
+            "   JOIN pg_class c ON c.oid = p.polrelid"
+            "   WHERE c.relnamespace = current_schema()::regnamespace))"
+            " OR (d.classid = 'pg_rewrite'::regclass AND d.objid IN (SELECT r.oid FROM pg_rewrite r"
+            "   JOIN pg_class c ON c.oid = r.ev_class"
+            "   WHERE c.relnamespace = current_schema()::regnamespace))"
         ).fetchall()
         assert any(dep[0] == "pg_policy" for dep in deps)
         for kind, objid, refkind, namespace in deps:
@@ -159,11 +164,15 @@ def test_a_customer_cannot_point_their_rows_at_another_accounts(raw):
 
 def test_a_customer_changes_lifecycle_columns_only_as_the_lifecycle_does(raw):
     code = raw.ids["codes"]["alpha"]
-    raw.desk.tix("reply", code, "-m", "Fixed?", as_="hosting_agent")  # answered, clock running
     alpha_ticket = raw.ids[code]
+    with raw.session("alpha") as s:  # an open ticket: no one has answered it
+        s.refused(
+            "UPDATE tickets SET status = 'answered', waiting_since = now() WHERE id = %s",
+            alpha_ticket,
+        )
+    raw.desk.tix("reply", code, "-m", "Fixed?", as_="hosting_agent")  # answered, clock running
     with raw.session("alpha") as s:
         for change in (
-            "status = 'answered'",
             "status = 'on-hold'",
             "waiting_since = NULL, reminded_at = NULL, reminder_delivered_at = NULL",
             "reminded_at = now(), reminder_delivered_at = now()",

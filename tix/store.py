@@ -1,5 +1,7 @@
 """Opening the store named by one URL, and applying the numbered SQL migrations in sql/."""
 
+import hashlib
+import hmac
 import os
 import re
 from contextlib import contextmanager, nullcontext
@@ -124,7 +126,7 @@ def connect(url: str) -> pw.Database:
     return db
 
 
-# -- who a transaction acts for (PostgreSQL row-level security, migration 0009) ----------------
+# -- who a transaction acts for (PostgreSQL row-level security, migrations 0009 and 0010) ---------
 
 _identity: str | None = None
 
@@ -143,7 +145,35 @@ def set_identity(token_hash: str | None) -> None:
         and not db.is_closed()
         and db.in_transaction()
     ):
-        db.execute_sql("SELECT set_config('tix.token_hash', %s, true)", (token_hash,))
+        _present_identity(db, token_hash)
+
+
+def has_identity() -> bool:
+    return _identity is not None
+
+
+def token_locator(token_hash: str) -> str:
+    """What names a token to the database without proving anything (sha256 of its stored
+    hash): safe in statement text, which other sessions of the same login can read."""
+    return hashlib.sha256(bytes.fromhex(token_hash)).hexdigest()
+
+
+def _present_identity(db: pw.Database, token_hash: str) -> None:
+    """Prove the token for this transaction without sending its hash: an HMAC, keyed by the
+    hash, of the backend's challenge (its pid and start time). Another session that reads the
+    statement in pg_stat_activity cannot use it on any other backend (migration 0010)."""
+    challenge = db.execute_sql("SELECT tix_identity_challenge()").fetchone()[0]
+    proof = hmac.new(bytes.fromhex(token_hash), challenge.encode(), hashlib.sha256).hexdigest()
+    db.execute_sql(
+        "SELECT set_config('tix.identity', %s, true)", (f"{token_locator(token_hash)}:{proof}",)
+    )
+
+
+def bound_lock_waits(db: pw.Database) -> None:
+    """On PostgreSQL, let no statement of this connection wait longer than TIX_BUSY_TIMEOUT for
+    a lock (mail-in: a held lock defers the message instead of hanging the MTA's delivery)."""
+    if dialect(db) == "postgresql":
+        db.execute_sql(f"SET lock_timeout = {busy_timeout_ms():d}")
 
 
 @contextmanager
@@ -172,7 +202,7 @@ def transaction(db: pw.Database | None = None):
         outermost = not db.in_transaction()
         with db.atomic() as txn:
             if outermost and _identity is not None:
-                db.execute_sql("SELECT set_config('tix.token_hash', %s, true)", (_identity,))
+                _present_identity(db, _identity)
             yield txn
 
 
