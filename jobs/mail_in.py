@@ -35,9 +35,10 @@ def _prepare(ctx):
     from tix.jobs.common import open_store
 
     from tix import settings
+    from tix.store import bound_lock_waits
 
     conf, limits = settings.load(), settings.load_mail_in()
-    open_store(ctx)
+    bound_lock_waits(open_store(ctx))  # a held lock defers the message, never hangs it
     return conf, limits
 
 

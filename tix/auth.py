@@ -5,11 +5,13 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+import peewee as pw
+
 from tix import clock
 from tix.credentials import load_token
 from tix.errors import NotAllowed, NotLoggedIn
 from tix.models import Account, Agent, Contact, Token
-from tix.store import set_identity
+from tix.store import dialect, set_identity, token_locator
 
 TOKEN_PREFIX = "tix_"
 
@@ -88,6 +90,14 @@ def new_token() -> str:
 
 def issue_token(agent: Agent | None = None, contact: Contact | None = None) -> str:
     """Create a token for one person; the clear text is returned once and never stored."""
+    db = Token._meta.database.obj
+    if dialect(db) == "postgresql":
+        # Made by the database (migration 0010): its hash in an INSERT would be readable by
+        # other sessions of the same login in pg_stat_activity.
+        return db.execute_sql(
+            "SELECT tix_issue_token(%s, %s)",
+            (agent.id if agent else None, contact.id if contact else None),
+        ).fetchone()[0]
     token = new_token()
     Token.create(token_hash=hash_token(token), agent=agent, contact=contact, created_at=clock.now())
     return token
@@ -102,13 +112,22 @@ def revoke_tokens(agent: Agent | None = None, contact: Contact | None = None) ->
     return query.execute()
 
 
+def _is_token(digest: str):
+    """The row of this hash. On PostgreSQL looked up by its locator: the statement's text is
+    visible to other sessions of the same login, and the hash is a credential there."""
+    if dialect(Token._meta.database.obj) == "postgresql":
+        stored = pw.fn.encode(pw.fn.sha256(pw.fn.decode(Token.token_hash, "hex")), "hex")
+        return stored == token_locator(digest)
+    return Token.token_hash == digest
+
+
 def principal_for_token(token: str) -> Principal:
     token = (token or "").strip()
     digest = hash_token(token)
     # On PostgreSQL as the application role, the policies show only this token's own rows, and
     # only in a transaction that names it (tix.store.transaction sets it from here on).
     set_identity(digest)
-    row = Token.get_or_none(Token.token_hash == digest)
+    row = Token.get_or_none(_is_token(digest))
     # The lookup is by hash; compare_digest keeps the final check constant-time all the same.
     if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at:
         raise NotLoggedIn(

@@ -179,10 +179,23 @@ def _record(
 
 def _lock_sender(sender: str) -> None:
     """Serialise messages from one sender so two deliveries at once cannot both pass the flood
-    limit (SQLite's BEGIN IMMEDIATE already serialises every writer)."""
+    limit (SQLite's BEGIN IMMEDIATE already serialises every writer). On PostgreSQL a row of
+    job_locks, which the application role cannot lock (an advisory lock it could), for one of
+    65536 buckets of senders; waited for at most TIX_BUSY_TIMEOUT, after which mail-in defers the
+    message (exit 75) rather than hang."""
     db = InboundMail._meta.database.obj
     if dialect(db) == "postgresql":
-        db.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"tix-mail-in:{sender}",))
+        import hashlib
+
+        from tix.store import busy_timeout_ms
+
+        bucket = hashlib.sha256(sender.encode("utf-8", "surrogatepass")).hexdigest()[:4]
+        db.execute_sql(f"SET LOCAL lock_timeout = {busy_timeout_ms():d}")
+        db.execute_sql(
+            "INSERT INTO job_locks (name) VALUES (%s)"
+            " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name",
+            (f"mail-in:{bucket}",),
+        )
 
 
 def _window_text(window, lang: str) -> str:

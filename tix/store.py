@@ -1,6 +1,8 @@
 """Opening the store named by one URL; its transactions, the identity they carry on PostgreSQL,
 and the one seam where the two dialects differ (`is_postgres`, `for_update`)."""
 
+import hashlib
+import hmac
 import os
 import threading
 from contextlib import contextmanager, nullcontext
@@ -97,7 +99,7 @@ def connect(url: str) -> pw.Database:
     return db
 
 
-# -- who a transaction acts for (PostgreSQL row-level security, migration 0009) ----------------
+# -- who a transaction acts for (PostgreSQL row-level security, migrations 0009 and 0010) ---------
 
 # Per thread: `tix serve` answers each request in a worker thread, under that request's token.
 _local = threading.local()
@@ -116,7 +118,35 @@ def set_identity(token_hash: str | None) -> None:
         and not db.is_closed()
         and db.in_transaction()
     ):
-        db.execute_sql("SELECT set_config('tix.token_hash', %s, true)", (token_hash,))
+        _present_identity(db, token_hash)
+
+
+def has_identity() -> bool:
+    return getattr(_local, "identity", None) is not None
+
+
+def token_locator(token_hash: str) -> str:
+    """What names a token to the database without proving anything (sha256 of its stored
+    hash): safe in statement text, which other sessions of the same login can read."""
+    return hashlib.sha256(bytes.fromhex(token_hash)).hexdigest()
+
+
+def _present_identity(db: pw.Database, token_hash: str) -> None:
+    """Prove the token for this transaction without sending its hash: an HMAC, keyed by the
+    hash, of the backend's challenge (its pid and start time). Another session that reads the
+    statement in pg_stat_activity cannot use it on any other backend (migration 0010)."""
+    challenge = db.execute_sql("SELECT tix_identity_challenge()").fetchone()[0]
+    proof = hmac.new(bytes.fromhex(token_hash), challenge.encode(), hashlib.sha256).hexdigest()
+    db.execute_sql(
+        "SELECT set_config('tix.identity', %s, true)", (f"{token_locator(token_hash)}:{proof}",)
+    )
+
+
+def bound_lock_waits(db: pw.Database) -> None:
+    """On PostgreSQL, let no statement of this connection wait longer than TIX_BUSY_TIMEOUT for
+    a lock (mail-in: a held lock defers the message instead of hanging the MTA's delivery)."""
+    if dialect(db) == "postgresql":
+        db.execute_sql(f"SET lock_timeout = {busy_timeout_ms():d}")
 
 
 @contextmanager
@@ -146,7 +176,7 @@ def transaction(db: pw.Database | None = None):
         with db.atomic() as txn:
             identity = getattr(_local, "identity", None)
             if outermost and identity is not None:
-                db.execute_sql("SELECT set_config('tix.token_hash', %s, true)", (identity,))
+                _present_identity(db, identity)
             yield txn
 
 
