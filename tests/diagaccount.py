@@ -70,9 +70,14 @@ class World:
         self.web.pages[(scheme, host, path) if scheme else (host, path)] = page
 
     def stop(self):
-        for server in [self.dns, self.web, self.mail, *self.extra]:
-            if server is not None:
-                server.stop()
+        import threading
+
+        servers = [s for s in [self.dns, self.web, self.mail, *self.extra] if s is not None]
+        threads = [threading.Thread(target=s.stop) for s in servers]  # each waits a poll
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
 
 def healthy(folder: Path) -> World:
@@ -111,3 +116,12 @@ def healthy(folder: Path) -> World:
     world.serve("www.alpha.test", "/", Page(301, b"", {"Location": "https://alpha.test/"}))
     world.serve("alpha.test", "/wp-login.php", Page(200, "<form>login</form>"))
     return world
+
+
+def point(world: World, name: str, ip: str) -> None:
+    """Make `name` resolve to `ip` (only), as a customer editing their A record would."""
+    from dnslib import RR
+
+    key = (name.rstrip(".") + ".", "A")
+    world.zone.records[key] = RR.fromZone(f"{key[0]} 300 IN A {ip}")
+    world.zone.names.add(key[0])

@@ -59,6 +59,17 @@ class _UDP(socketserver.ThreadingMixIn, socketserver.UDPServer):
     block_on_close = False
 
 
+def _stop(servers) -> None:
+    """Shut the servers down together (each waits for its loop to notice)."""
+    threads = [threading.Thread(target=s.shutdown) for s in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for server in servers:
+        server.server_close()
+
+
 def _serve(server) -> None:
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -155,9 +166,7 @@ class DnsServer:
             _serve(server)
 
     def stop(self):
-        for server in self.servers:
-            server.shutdown()
-            server.server_close()
+        _stop(self.servers)
 
 
 # -- certificates ---------------------------------------------------------------------------------
@@ -195,22 +204,53 @@ class Certs:
                     "not_before": now + datetime.timedelta(days=2),
                     "not_after": now + datetime.timedelta(days=90),
                 }
+            base = self.folder / f"leaf-{len(self.files)}"
             if kind == "self-signed":
-                import trustme
-
-                leaf = trustme.CA().issue_cert(*names)
-                chain = [leaf.cert_chain_pems[0]]
+                _self_signed(names, Path(f"{base}.crt"), Path(f"{base}.key"))
+                self.files[key] = base
             else:
                 leaf = self.intermediate.issue_cert(*names, **dates)
                 chain = leaf.cert_chain_pems[:1] if kind == "no-chain" else leaf.cert_chain_pems
-            base = self.folder / f"leaf-{len(self.files)}"
-            Path(f"{base}.crt").write_bytes(b"".join(p.bytes() for p in chain))
-            leaf.private_key_pem.write_to_path(f"{base}.key")
-            self.files[key] = base
+                Path(f"{base}.crt").write_bytes(b"".join(p.bytes() for p in chain))
+                leaf.private_key_pem.write_to_path(f"{base}.key")
+                self.files[key] = base
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         base = self.files[key]
         context.load_cert_chain(f"{base}.crt", f"{base}.key")
         return context
+
+
+def _self_signed(names, cert_path: Path, key_path: Path) -> None:
+    """A certificate signed by its own key (issuer == subject), as a panel's default one is."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
 
 
 # -- web --------------------------------------------------------------------------------------------
@@ -301,9 +341,7 @@ class WebServer:
         wfile.write(head.encode() + body)
 
     def stop(self):
-        for server in self.servers:
-            server.shutdown()
-            server.server_close()
+        _stop(self.servers)
 
 
 # -- mail -----------------------------------------------------------------------------------------
@@ -385,9 +423,7 @@ class MailServer:
             _serve(server)
 
     def stop(self):
-        for server in self.servers:
-            server.shutdown()
-            server.server_close()
+        _stop(self.servers)
 
 
 class Listener:

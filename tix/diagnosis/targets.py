@@ -17,7 +17,7 @@ HOST = re.compile(
 )
 IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
 IPV6 = re.compile(r"(?<![\w:.])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.I)
-MAX_URLS = 5
+MAX_URLS = 8
 MAX_ADDRESSES = 5
 
 

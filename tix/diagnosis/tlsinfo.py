@@ -18,12 +18,15 @@ def contexts(ctx):
 
     def make():
         import ssl
+        import warnings
 
         verify = ssl.create_default_context()  # honours SSL_CERT_FILE / SSL_CERT_DIR
         loose = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         loose.check_hostname = False
         loose.verify_mode = ssl.CERT_NONE
-        loose.minimum_version = ssl.TLSVersion.TLSv1  # to report an old protocol, not fail on it
+        with warnings.catch_warnings():  # deprecated, and wanted: to report an old protocol
+            warnings.simplefilter("ignore", DeprecationWarning)
+            loose.minimum_version = ssl.TLSVersion.TLSv1
         try:
             loose.set_ciphers("ALL:@SECLEVEL=0")
         except ssl.SSLError:
