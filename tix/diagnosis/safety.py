@@ -30,7 +30,7 @@ def embedded_v4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
         found.append(ip.sixtofour)
     if ip.teredo:
         found.extend(ip.teredo)
-    if ip in NAT64 or int(ip) >> 32 == 0:
+    if ip in NAT64 or (int(ip) >> 32 == 0 and int(ip) > 0xFFFF):  # ::a.b.c.d, not ::1
         found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
     return found
 
@@ -66,7 +66,8 @@ class Guard:
             ip = ipaddress.ip_address(str(address).split("%", 1)[0])
         except ValueError:
             return "not an IP address"
-        candidates = [ip] + (embedded_v4(ip) if ip.version == 6 else [])
+        # The IPv4 address an IPv6 one stands for first: it says best what it really is.
+        candidates = (embedded_v4(ip) if ip.version == 6 else []) + [ip]
         if any(c in METADATA for c in candidates):
             return "a cloud metadata address"
         for c in candidates:
