@@ -41,8 +41,13 @@ def test_servfail_and_timeouts_are_reported_as_such(world):
 
 def test_delegation_ours_or_whose(world):
     assert one(run(world, "alpha.test"), "dns.ns").status == "ok"
-    replace(world, "alpha.test.", "NS", "alpha.test. 300 IN NS ana.ns.cloudflare.com.",
-            "alpha.test. 300 IN NS bob.ns.cloudflare.com.")
+    replace(
+        world,
+        "alpha.test.",
+        "NS",
+        "alpha.test. 300 IN NS ana.ns.cloudflare.com.",
+        "alpha.test. 300 IN NS bob.ns.cloudflare.com.",
+    )
     result = one(run(world, "alpha.test"), "dns.ns")
     assert result.status == "warn" and "Cloudflare" in result.text_en
     assert "los cambios de DNS deben hacerse allí" in result.text_es
@@ -75,8 +80,13 @@ def test_the_a_record_points_away_from_the_hosting_server(world):
 def test_mx_missing_or_pointing_nowhere(world):
     replace(world, "alpha.test.", "MX")
     assert one(run(world, "alpha.test"), "dns.mx").status == "fail"
-    replace(world, "alpha.test.", "MX", "alpha.test. 300 IN MX 10 mx.gone.alpha.test.",
-            "alpha.test. 300 IN MX 20 mail.alpha.test.")
+    replace(
+        world,
+        "alpha.test.",
+        "MX",
+        "alpha.test. 300 IN MX 10 mx.gone.alpha.test.",
+        "alpha.test. 300 IN MX 20 mail.alpha.test.",
+    )
     diagnosis = run(world, "alpha.test")
     assert one(diagnosis, "dns.mx.resolves", "mx.gone.alpha.test").status == "fail"
     assert one(diagnosis, "dns.mx.resolves", "mail.alpha.test").status == "ok"
@@ -93,8 +103,12 @@ def spf(world, *records: str):
 
 def test_spf_present_single_valid_within_limits_and_ours(world):
     assert {k: r.status for k, r in spf(world, "v=spf1 mx a ip4:192.0.2.25 -all").items()} == {
-        "dns.spf": "ok", "dns.spf.syntax": "ok", "dns.spf.lookups": "ok", "dns.spf.all": "ok",
-        "dns.spf.ours": "ok"}
+        "dns.spf": "ok",
+        "dns.spf.syntax": "ok",
+        "dns.spf.lookups": "ok",
+        "dns.spf.all": "ok",
+        "dns.spf.ours": "ok",
+    }
     assert spf(world)["dns.spf"].status == "warn"
     assert spf(world, "v=spf1 -all", "v=spf1 mx -all")["dns.spf"].status == "fail"
     bad = spf(world, "v=spf1 ip4:999.1.1.1 mx foo:bar -all")["dns.spf.syntax"]
@@ -135,8 +149,13 @@ def test_dmarc_missing_invalid_or_monitoring_only(world):
 
 
 def test_cname_chains_and_loops(world):
-    replace(world, "www.alpha.test.", "CNAME", "www.alpha.test. 300 IN CNAME loop.alpha.test.",
-            "loop.alpha.test. 300 IN CNAME www.alpha.test.")
+    replace(
+        world,
+        "www.alpha.test.",
+        "CNAME",
+        "www.alpha.test. 300 IN CNAME loop.alpha.test.",
+        "loop.alpha.test. 300 IN CNAME www.alpha.test.",
+    )
     diagnosis = run(world, "alpha.test")
     loop = one(diagnosis, "dns.cname", "www.alpha.test")
     assert loop.status == "fail" and "loop" in loop.text_en and "bucle" in loop.text_es

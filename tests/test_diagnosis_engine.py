@@ -39,13 +39,16 @@ def test_targets_the_service_given_else_those_named_else_the_only_one():
     assert names(targets_for(SERVICES, "anything", "alpha-shop.test")) == ["alpha-shop.test"]
     assert names(targets_for(SERVICES, "anything", "other.test")) == []
     assert names(targets_for(SERVICES, "https://www.alpha-shop.test/cart fails", None)) == [
-        "alpha-shop.test"]
-    assert names(targets_for(SERVICES, "info@shop.alpha.test bounces", None)) == [
-        "shop.alpha.test"]
+        "alpha-shop.test"
+    ]
+    assert names(targets_for(SERVICES, "info@shop.alpha.test bounces", None)) == ["shop.alpha.test"]
     assert names(targets_for(SERVICES, "nothing named", None)) == []
     assert names(targets_for(SERVICES[:1], "nothing named", None)) == ["alpha.test"]
-    [target] = targets_for(SERVICES, "see https://alpha.test/a and http://alpha.test/b, "
-                           "ana@alpha.test; not https://evil.test/", None)
+    [target] = targets_for(
+        SERVICES,
+        "see https://alpha.test/a and http://alpha.test/b, ana@alpha.test; not https://evil.test/",
+        None,
+    )
     assert target.urls == ("https://alpha.test/a", "http://alpha.test/b")
     assert target.addresses == ("ana@alpha.test",)
     assert target.server_ips == ("198.51.100.10",)
@@ -75,8 +78,15 @@ def test_a_probe_that_never_returns_costs_the_budget_not_more(world, monkeypatch
         raise RuntimeError("boom in a probe")
 
     real = diagnosis_api.builtin_probes
-    monkeypatch.setattr(diagnosis_api, "builtin_probes", lambda: [
-        *real(), ("stuck", "web", stuck, ("x.stuck",)), ("crash", "web", crashing, ("x.crash",))])
+    monkeypatch.setattr(
+        diagnosis_api,
+        "builtin_probes",
+        lambda: [
+            *real(),
+            ("stuck", "web", stuck, ("x.stuck",)),
+            ("crash", "web", crashing, ("x.crash",)),
+        ],
+    )
     started = time.monotonic()
     result = run(world, "alpha.test", budget=1.0)
     elapsed = time.monotonic() - started
@@ -100,8 +110,12 @@ def test_results_are_json_with_the_documented_keys(world):
 
 
 def test_private_results_stay_with_the_agent(world):
-    world.serve("alpha.test", "/", __import__("diagworld").Page(500, "Error establishing a "
-                "database connection"), scheme="https")
+    world.serve(
+        "alpha.test",
+        "/",
+        __import__("diagworld").Page(500, "Error establishing a database connection"),
+        scheme="https",
+    )
     result = run(world, "alpha.test", private=("servers", "web.page.*"))
     database = one(result, "web.page.database")
     assert database.private and database.status == "fail"
@@ -142,5 +156,8 @@ def test_plugin_probes_and_fixes_from_entry_points(world, plugins):
     assert json.loads(plugins.read_text())["alpha.test"]["quota_mb"] == 1500
     assert one(run(world, "alpha.test"), "example.quota").status == "ok"
     # A domain-only service is not a hosting: the plug-in said it checks hostings only.
-    assert [r for r in run(world, "alpha.test", services=[ServiceInfo("alpha.test", "domain")])
-            .results if r.check_id == "example.quota"] == []
+    assert [
+        r
+        for r in run(world, "alpha.test", services=[ServiceInfo("alpha.test", "domain")]).results
+        if r.check_id == "example.quota"
+    ] == []

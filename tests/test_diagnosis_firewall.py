@@ -46,15 +46,20 @@ def fail2ban(tmp_path_factory):
         "bantime = 1h\n"
     )
     client = ["fail2ban-client", "-s", str(sock)]
-    subprocess.run(["fail2ban-client", "-c", str(conf), "-s", str(sock), "-p", str(pid), "-x",
-                    "start"], check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        ["fail2ban-client", "-c", str(conf), "-s", str(sock), "-p", str(pid), "-x", "start"],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     yield client
     subprocess.run([*client, "stop"], capture_output=True, timeout=30)
 
 
 def f2b(client, *args) -> str:
-    return subprocess.run([*client, *args], check=True, capture_output=True, text=True,
-                          timeout=30).stdout
+    return subprocess.run(
+        [*client, *args], check=True, capture_output=True, text=True, timeout=30
+    ).stdout
 
 
 def test_a_banned_ip_is_found_and_the_fix_unbans_it(world, fail2ban, monkeypatch):
@@ -93,8 +98,11 @@ def test_fixes_refuse_what_is_not_a_jail_or_an_ip(fail2ban):
     from tix.diagnosis import Fix
 
     conf = Conf(fail2ban_client=tuple(fail2ban))
-    for params in ({"jail": "sshd; rm -rf /", "ip": "203.0.113.7"},
-                   {"jail": JAIL, "ip": "--help"}, {"jail": JAIL, "ip": "203.0.113.7 -x"}):
+    for params in (
+        {"jail": "sshd; rm -rf /", "ip": "203.0.113.7"},
+        {"jail": JAIL, "ip": "--help"},
+        {"jail": JAIL, "ip": "203.0.113.7 -x"},
+    ):
         with pytest.raises(FixFailed):
             apply_fix(Fix("fail2ban.unban", "firewall.banned", "x", params), conf)
     with pytest.raises(FixFailed, match="no fix called"):

@@ -1,9 +1,9 @@
 """Mail checks against real SMTP, IMAPS and POP3S servers on loopback, and blocklists served
 by the loopback DNS server."""
 
+from diagaccount import OUTGOING_IP
 from diagfixtures import one, results, run, world  # noqa: F401
 from diagworld import MailServer
-from diagaccount import OUTGOING_IP
 
 
 def replace_mail_server(world, **options) -> MailServer:

@@ -78,15 +78,25 @@ def test_the_guard_allows_public_and_explicitly_allowed_addresses():
 
 @pytest.mark.parametrize(
     "spelling, canonical",
-    [("2852039166", "169.254.169.254"), ("0x7f.1", "127.0.0.1"), ("0177.0.0.1", "127.0.0.1"),
-     ("127.1", "127.0.0.1"), ("[::ffff:7f00:1]", "::ffff:7f00:1"), ("alpha.test", None)],
+    [
+        ("2852039166", "169.254.169.254"),
+        ("0x7f.1", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("127.1", "127.0.0.1"),
+        ("[::ffff:7f00:1]", "::ffff:7f00:1"),
+        ("alpha.test", None),
+    ],
 )
 def test_ip_spellings_are_recognised(spelling, canonical):
     assert ip_spelling(spelling) == canonical
 
 
 def test_urls_in_the_ticket_that_are_not_the_accounts_are_never_fetched(world, trap, connections):
-    text = "Please check:\n" + "\n".join(ATTACKS) + f"\nhttp://{trap.ip}/ http://{int(ipaddress.ip_address(trap.ip))}/"
+    text = (
+        "Please check:\n"
+        + "\n".join(ATTACKS)
+        + f"\nhttp://{trap.ip}/ http://{int(ipaddress.ip_address(trap.ip))}/"
+    )
     diagnosis = run(world, text)
     refused = results(diagnosis, "web.url.status")
     assert {r.target for r in refused} >= set(ATTACKS)
@@ -99,8 +109,11 @@ def test_urls_in_the_ticket_that_are_not_the_accounts_are_never_fetched(world, t
 
 def test_the_accounts_dns_pointing_inside_is_not_followed(world, trap, connections):
     point(world, "alpha.test", trap.ip)
-    world.zone.add("alpha.test. 300 IN MX 5 mx.alpha.test.", "mx.alpha.test. 300 IN A 169.254.169.254",
-                   "ns1.host.test. 300 IN A 127.0.0.1")
+    world.zone.add(
+        "alpha.test. 300 IN MX 5 mx.alpha.test.",
+        "mx.alpha.test. 300 IN A 169.254.169.254",
+        "ns1.host.test. 300 IN A 127.0.0.1",
+    )
     diagnosis = run(world, "alpha.test")
     assert trap.accepted == []
     assert contacted(connections, trap.ip, "169.254.169.254", "127.0.0.1") == []
@@ -110,14 +123,17 @@ def test_the_accounts_dns_pointing_inside_is_not_followed(world, trap, connectio
     assert one(diagnosis, "mail.mx.smtp", "mx.alpha.test:25").status == "could-not-check"
 
 
-def test_redirects_leaving_the_domain_or_into_a_private_address_are_not_followed(world, trap,
-                                                                                connections):
+def test_redirects_leaving_the_domain_or_into_a_private_address_are_not_followed(
+    world, trap, connections
+):
     world.zone.add(f"inside.alpha.test. 300 IN A {trap.ip}")
     world.serve("alpha.test", "/a", Page(302, b"", {"Location": "http://127.0.0.1:5432/"}))
     world.serve("alpha.test", "/b", Page(302, b"", {"Location": "http://inside.alpha.test/"}))
     world.serve("alpha.test", "/c", Page(302, b"", {"Location": "http://169.254.169.254/"}))
-    diagnosis = run(world, "https://alpha.test/a https://alpha.test/b https://alpha.test/c "
-                           "http://alpha.test:5432/")
+    diagnosis = run(
+        world,
+        "https://alpha.test/a https://alpha.test/b https://alpha.test/c http://alpha.test:5432/",
+    )
     assert trap.accepted == []
     assert contacted(connections, trap.ip, "127.0.0.1", "169.254.169.254") == []
     assert one(diagnosis, "web.url.status", "https://alpha.test/b").status == "could-not-check"
@@ -159,7 +175,7 @@ def test_a_hostile_world_costs_at_most_the_budget(world):
     for name in ("alpha.test", "mail.alpha.test"):
         point(world, name, hole.ip)
     world.zone.drop.add("_dmarc.alpha.test.")
-    world.zone.add('huge.alpha.test. 300 IN TXT ' + " ".join(['"' + "x" * 250 + '"'] * 200))
+    world.zone.add("huge.alpha.test. 300 IN TXT " + " ".join(['"' + "x" * 250 + '"'] * 200))
     started = time.monotonic()
     diagnosis = run(world, "alpha.test https://alpha.test/x", budget=1.0, probe_timeout=10.0)
     assert time.monotonic() - started < 1.5

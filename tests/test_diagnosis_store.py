@@ -16,11 +16,30 @@ from tix.models import Ticket
 AT = datetime(2026, 3, 1, 9, 30)
 RESULTS = [
     Result("dns.a", "alpha.test", "ok", {"A": ["198.51.100.10"]}, "resolves", "resuelve", True),
-    Result("web.page.database", "alpha.test", "fail", {"status": 500}, "db error",
-           "error de base de datos"),
-    Result("firewall.banned", "203.0.113.7", "fail", {"jail": "sshd"}, "banned", "bloqueada",
-           fix=Fix("fail2ban.unban", "firewall.banned", "203.0.113.7",
-                   {"jail": "sshd", "ip": "203.0.113.7"}, "Unblock", "Desbloquear")),
+    Result(
+        "web.page.database",
+        "alpha.test",
+        "fail",
+        {"status": 500},
+        "db error",
+        "error de base de datos",
+    ),
+    Result(
+        "firewall.banned",
+        "203.0.113.7",
+        "fail",
+        {"jail": "sshd"},
+        "banned",
+        "bloqueada",
+        fix=Fix(
+            "fail2ban.unban",
+            "firewall.banned",
+            "203.0.113.7",
+            {"jail": "sshd", "ip": "203.0.113.7"},
+            "Unblock",
+            "Desbloquear",
+        ),
+    ),
 ]
 
 
@@ -43,8 +62,11 @@ def test_save_and_load_for_agents_and_customers(desk):
     assert agent[0]["facts"] == {"A": ["198.51.100.10"]} and agent[0]["private"] is True
     assert agent[2]["fix"]["params"] == {"jail": "sshd", "ip": "203.0.113.7"}
     assert agent[0]["at"] == AT
-    assert [r["check_id"] for r in customer] == ["web.page.database", "firewall.banned",
-                                                 "web.page.database"]
+    assert [r["check_id"] for r in customer] == [
+        "web.page.database",
+        "firewall.banned",
+        "web.page.database",
+    ]
     assert all("facts" not in r and "fix" not in r for r in customer)
 
 

@@ -34,8 +34,10 @@ def test_a_good_certificate(world):
 def test_expiring_soon_warns_with_the_days_left(world):
     now = datetime.datetime.now(datetime.UTC)
     soon = now + datetime.timedelta(days=10, hours=12)
-    serve_with(world, world.certs.context(*NAMES, not_before=now - datetime.timedelta(days=80),
-                                          not_after=soon))
+    serve_with(
+        world,
+        world.certs.context(*NAMES, not_before=now - datetime.timedelta(days=80), not_after=soon),
+    )
     diagnosis = run(world, "alpha.test")
     expiry = tls(diagnosis, "tls.expiry")
     assert expiry.status == "warn" and expiry.facts["days"] == 10
@@ -55,8 +57,14 @@ def test_expired_and_not_yet_valid_certificates_fail(world, kind, words):
 def test_the_expiry_is_judged_at_the_clock_of_the_check(world):
     """Three weeks from now, the same certificate is within the warning window."""
     now = datetime.datetime.now(datetime.UTC)
-    serve_with(world, world.certs.context(*NAMES, not_before=now - datetime.timedelta(days=1),
-                                          not_after=now + datetime.timedelta(days=30)))
+    serve_with(
+        world,
+        world.certs.context(
+            *NAMES,
+            not_before=now - datetime.timedelta(days=1),
+            not_after=now + datetime.timedelta(days=30),
+        ),
+    )
     assert tls(run(world, "alpha.test"), "tls.expiry").status == "ok"
     clock.advance(datetime.timedelta(days=20))  # tix's clock; sockets and DNS keep real time
     expiry = tls(run(world, "alpha.test"), "tls.expiry")

@@ -9,8 +9,6 @@ Importing this package is cheap (no DNS, TLS or HTTP library is loaded until a d
 runs). See docs/diagnosis.md for every check, setting and the plug-in groups.
 """
 
-from tix.diagnosis.conf import Conf
-from tix.diagnosis.conf import load as load_conf
 from tix.diagnosis.model import (
     COULD_NOT_CHECK,
     FAIL,
@@ -28,6 +26,10 @@ from tix.diagnosis.model import (
 from tix.diagnosis.targets import targets_for
 from tix.errors import TixError
 
+TYPE_CHECKING = False  # not typing's: importing typing costs more than a whole empty run
+if TYPE_CHECKING:
+    from tix.diagnosis.conf import Conf
+
 PROBE_GROUP = "tix.probes"
 FIX_GROUP = "tix.fixes"
 
@@ -38,7 +40,6 @@ __all__ = [
     "RESULT_KEYS",
     "STATUSES",
     "WARN",
-    "Conf",
     "Diagnosis",
     "Fix",
     "FixFailed",
@@ -51,6 +52,22 @@ __all__ = [
     "load_conf",
     "targets_for",
 ]
+
+
+def __getattr__(name: str):
+    # The settings (a dataclass module) load on first use: not needed to find nothing to do.
+    if name in ("Conf", "load_conf"):
+        from tix.diagnosis import conf
+
+        return conf.Conf if name == "Conf" else conf.load
+    raise AttributeError(f"module 'tix.diagnosis' has no attribute {name!r}")
+
+
+def load_conf():
+    """The settings from the environment (tix.diagnosis.conf.load): InvalidInput if one is bad."""
+    from tix.diagnosis import conf
+
+    return conf.load()
 
 
 class FixFailed(TixError):
@@ -113,7 +130,7 @@ def _plugin_task(point):
     return run
 
 
-def _privacy(conf: Conf, targets: list[Target]):
+def _privacy(conf, targets: list[Target]):
     """reveals(text): does it name an address the company keeps from customers?"""
     import ipaddress
     import re
@@ -146,7 +163,7 @@ def _privacy(conf: Conf, targets: list[Target]):
     return reveals
 
 
-def diagnose(request: Request, conf: Conf | None = None) -> Diagnosis:
+def diagnose(request: Request, conf: "Conf | None" = None) -> Diagnosis:
     """Check the services the ticket is about, within the budget. Never raises: a setting or
     a probe that fails shows up as a could-not-check result."""
     import time
@@ -167,16 +184,19 @@ def diagnose(request: Request, conf: Conf | None = None) -> Diagnosis:
         return Diagnosis([result], [], time.monotonic() - started, 0)
 
 
-def _diagnose(request: Request, conf: Conf | None, started: float) -> Diagnosis:
+def _diagnose(request: Request, conf, started: float) -> Diagnosis:
     import time
 
     from tix.diagnosis.targets import customer_ip, foreign_urls
 
-    conf = conf or load_conf()
     services = list(request.services)
     targets = targets_for(services, request.text, request.service_name)
-    ours = {ip for s in services if s.server_ip for ip in [s.server_ip]} | set(conf.outgoing_ips)
+    ours = {s.server_ip for s in services if s.server_ip}
     ip = request.customer_ip or customer_ip(request.text, exclude=ours)
+    strangers = foreign_urls(services, request.text)[:10]
+    if not targets and ip is None and not strangers:
+        return Diagnosis([], [], time.monotonic() - started, 0)  # settings not even read
+    conf = conf or load_conf()
     if ip is not None:
         import ipaddress
 
@@ -184,9 +204,8 @@ def _diagnose(request: Request, conf: Conf | None, started: float) -> Diagnosis:
             ip = str(ipaddress.ip_address(ip))
         except ValueError:
             ip = None
-    strangers = foreign_urls(services, request.text)[:10]
-    if not targets and ip is None and not strangers:
-        return Diagnosis([], [], time.monotonic() - started, 0)
+        if ip in conf.outgoing_ips:
+            ip = None  # our own server, not the customer's address
 
     from tix.diagnosis.dnsq import Dns
     from tix.diagnosis.engine import Run, Task
@@ -230,7 +249,7 @@ def _diagnose(request: Request, conf: Conf | None, started: float) -> Diagnosis:
     return Diagnosis(results, targets, time.monotonic() - started, timed_out, ip)
 
 
-def apply_fix(fix: Fix, conf: Conf | None = None) -> str:
+def apply_fix(fix: Fix, conf: "Conf | None" = None) -> str:
     """Apply a fix the person consented to; returns what was done. FixFailed if it fails."""
     conf = conf or load_conf()
     try:

@@ -37,10 +37,13 @@ def _list(name: str, default: str = "") -> tuple[str, ...]:
     return tuple(p.strip() for p in raw.split(",") if p.strip())
 
 
-def _seconds(name: str, default: str) -> float:
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default  # the default needs no parsing (and tix.settings' imports cost ms)
     from tix.settings import parse_duration
 
-    return parse_duration(os.environ.get(name) or default, name).total_seconds()
+    return parse_duration(raw, name).total_seconds()
 
 
 def parse_nameservers(items: tuple[str, ...], what: str = "TIX_DIAGNOSIS_NAMESERVERS"):
@@ -101,8 +104,8 @@ def load() -> Conf:
     except ValueError:
         raise InvalidInput("TIX_DIAGNOSIS_SLOW_MS / TIX_DIAGNOSIS_WORKERS: whole numbers") from None
     return Conf(
-        budget=_seconds("TIX_DIAGNOSIS_BUDGET", "4s"),
-        probe_timeout=_seconds("TIX_DIAGNOSIS_PROBE_TIMEOUT", "3s"),
+        budget=_seconds("TIX_DIAGNOSIS_BUDGET", 4.0),
+        probe_timeout=_seconds("TIX_DIAGNOSIS_PROBE_TIMEOUT", 3.0),
         nameservers=parse_nameservers(_list("TIX_DIAGNOSIS_NAMESERVERS")),
         allow_networks=allow,
         our_nameservers=tuple(

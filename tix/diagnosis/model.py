@@ -1,10 +1,63 @@
 """The engine's plain data: what it is asked about, what it finds, what it offers to repair.
 
 Everything here is JSON-serialisable through `to_dict()` and holds no database rows, so the
-engine can be called from the CLI, tix-jobs or a test alike.
+engine can be called from the CLI, tix-jobs or a test alike. Plain classes rather than
+dataclasses: `import tix.diagnosis` must stay cheap, and dataclasses (with inspect) alone cost
+more than the whole "nothing to check" budget of a few milliseconds.
 """
 
-from dataclasses import dataclass, field
+
+class _Factory:
+    """A default made fresh for each instance (a dict, a list)."""
+
+    def __init__(self, make):
+        self.make = make
+
+
+class _Record:
+    """Fields from `_fields`, defaults from `_defaults`; keyword or positional; equality and
+    repr by value; `_frozen` ones refuse assignment and hash by value."""
+
+    _fields: tuple = ()
+    _defaults: dict = {}
+    _frozen = False
+
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(self._fields):
+            raise TypeError(f"{type(self).__name__}: too many arguments")
+        values = dict(zip(self._fields, args, strict=False))
+        for key, value in kwargs.items():
+            if key not in self._fields or key in values:
+                raise TypeError(f"{type(self).__name__}: unexpected or repeated {key!r}")
+            values[key] = value
+        for name in self._fields:
+            if name not in values:
+                if name not in self._defaults:
+                    raise TypeError(f"{type(self).__name__}: missing {name!r}")
+                default = self._defaults[name]
+                values[name] = default.make() if isinstance(default, _Factory) else default
+            object.__setattr__(self, name, values[name])
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __setattr__(self, name, value):
+        if self._frozen:
+            raise AttributeError(f"{type(self).__name__} is read-only")
+        object.__setattr__(self, name, value)
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._values() == self._values()
+
+    def __hash__(self):
+        if not self._frozen:
+            raise TypeError(f"unhashable type: {type(self).__name__}")
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fields)
+        return f"{type(self).__name__}({inner})"
+
 
 OK = "ok"
 WARN = "warn"
@@ -26,26 +79,31 @@ RESULT_KEYS = ("check_id", "target", "status", "facts", "text_en", "text_es", "p
 FIX_KEYS = ("kind", "check_id", "target", "params", "text_en", "text_es")
 
 
-@dataclass(frozen=True)
-class ServiceInfo:
-    """One of the account's services, as the caller knows it (no database row)."""
+class ServiceInfo(_Record):
+    """One of the account's services, as the caller knows it (no database row):
+    name (a domain: alpha.test), kind (hosting | domain | email), server_ip (hosting: the
+    address of the account's server, ours), mail_host (where IMAP/POP/submission answer;
+    default TIX_DIAGNOSIS_MAIL_HOST, mail.<domain>)."""
 
-    name: str  # a domain: alpha.test
-    kind: str  # hosting | domain | email
-    server_ip: str | None = None  # hosting: the address of the account's server (ours)
-    mail_host: str | None = None  # email/hosting: where IMAP/POP/submission answer
+    _fields = ("name", "kind", "server_ip", "mail_host")
+    _defaults = {"server_ip": None, "mail_host": None}
+    _frozen = True
 
 
-@dataclass(frozen=True)
-class Target:
-    """One domain to look at, with what the ticket said about it."""
+class Target(_Record):
+    """One domain to look at, with what the ticket said about it: name, kinds (of the
+    account's services by that name), server_ips, mail_host, urls (the ticket names on this
+    domain: fetched) and addresses (mail addresses the ticket names on it)."""
 
-    name: str
-    kinds: tuple[str, ...] = ("hosting",)
-    server_ips: tuple[str, ...] = ()
-    mail_host: str | None = None
-    urls: tuple[str, ...] = ()  # URLs the ticket names on this domain (fetched)
-    addresses: tuple[str, ...] = ()  # mail addresses the ticket names on this domain
+    _fields = ("name", "kinds", "server_ips", "mail_host", "urls", "addresses")
+    _defaults = {
+        "kinds": ("hosting",),
+        "server_ips": (),
+        "mail_host": None,
+        "urls": (),
+        "addresses": (),
+    }
+    _frozen = True
 
     @property
     def aspects(self) -> set[str]:
@@ -62,26 +120,23 @@ class Target:
         }
 
 
-@dataclass(frozen=True)
-class Request:
-    """What to diagnose: the account's services and the ticket's text."""
+class Request(_Record):
+    """What to diagnose: services (the account's ServiceInfo list), text (the ticket's subject
+    and body), service_name (--service, if given), customer_ip (else the IP the text names)."""
 
-    services: tuple[ServiceInfo, ...] | list[ServiceInfo]
-    text: str = ""
-    service_name: str | None = None  # --service, if given
-    customer_ip: str | None = None  # else the IP the text names, if any
+    _fields = ("services", "text", "service_name", "customer_ip")
+    _defaults = {"text": "", "service_name": None, "customer_ip": None}
+    _frozen = True
 
 
-@dataclass(frozen=True)
-class Fix:
-    """A repair tix may make itself, once the caller has the person's consent."""
+class Fix(_Record):
+    """A repair tix may make itself, once the caller has the person's consent: kind
+    (fail2ban.unban, or the name of a `tix.fixes` entry point), check_id, target, params, and
+    text_en/text_es (what will be done and why, shown before asking)."""
 
-    kind: str  # fail2ban.unban, or the name of a `tix.fixes` entry point
-    check_id: str
-    target: str
-    params: dict = field(default_factory=dict)
-    text_en: str = ""  # what will be done and why, shown before asking
-    text_es: str = ""
+    _fields = FIX_KEYS
+    _defaults = {"params": _Factory(dict), "text_en": "", "text_es": ""}
+    _frozen = True
 
     def text(self, lang: str = "en") -> str:
         return self.text_es if lang == "es" else self.text_en
@@ -101,16 +156,17 @@ class Fix:
         return cls(**{k: data[k] for k in FIX_KEYS if k in data})
 
 
-@dataclass
-class Result:
-    check_id: str
-    target: str
-    status: str
-    facts: dict = field(default_factory=dict)
-    text_en: str = ""
-    text_es: str = ""
-    private: bool = False
-    fix: Fix | None = None
+class Result(_Record):
+    """One check's finding; the keys of to_dict() are RESULT_KEYS (docs/diagnosis.md)."""
+
+    _fields = RESULT_KEYS
+    _defaults = {
+        "facts": _Factory(dict),
+        "text_en": "",
+        "text_es": "",
+        "private": False,
+        "fix": None,
+    }
 
     def text(self, lang: str = "en") -> str:
         return self.text_es if lang == "es" else self.text_en
@@ -128,13 +184,12 @@ class Result:
         }
 
 
-@dataclass
-class Diagnosis:
-    results: list[Result]
-    targets: list[Target]
-    elapsed: float  # seconds, wall time
-    timed_out: int  # results that are could-not-check because the budget ran out
-    customer_ip: str | None = None
+class Diagnosis(_Record):
+    """What a diagnosis found: results, targets, elapsed (seconds of wall time), timed_out
+    (results that are could-not-check because the budget ran out), customer_ip."""
+
+    _fields = ("results", "targets", "elapsed", "timed_out", "customer_ip")
+    _defaults = {"customer_ip": None}
 
     @property
     def fixes(self) -> list[Fix]:

@@ -3,12 +3,9 @@
 Pure functions on plain data (no database): the caller passes the account's services.
 """
 
-import ipaddress
 import re
-from urllib.parse import urlsplit
 
 from tix.diagnosis.model import ServiceInfo, Target
-from tix.diagnosis.safety import ip_spelling
 
 URL = re.compile(r"\bhttps?://[^\s<>\"'`]+", re.I)
 EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@((?:[\w-]+\.)+[a-z]{2,24})\b", re.I)
@@ -29,6 +26,8 @@ def named_urls(text: str) -> list[tuple[str, str]]:
     """(host, url) for each http(s) URL in the text; the host as the URL parser reads it."""
     found = []
     for match in URL.finditer(text or ""):
+        from urllib.parse import urlsplit  # only once a URL is found: its import costs ms
+
         url = match[0].rstrip(".,;:!?)]}")
         try:
             host = (urlsplit(url).hostname or "").lower().rstrip(".")
@@ -104,6 +103,8 @@ def foreign_urls(services: list[ServiceInfo], text: str) -> list[str]:
 
 def customer_ip(text: str, exclude=()) -> str | None:
     """The first IP address the text names outside URLs ("my IP 203.0.113.7 is blocked")."""
+    import ipaddress
+
     plain = URL.sub(" ", text or "")
     skip = {str(e) for e in exclude}
     for pattern in (IPV4, IPV6):
@@ -118,4 +119,6 @@ def customer_ip(text: str, exclude=()) -> str | None:
 
 
 def is_ip_host(host: str) -> bool:
+    from tix.diagnosis.safety import ip_spelling
+
     return ip_spelling(host) is not None
