@@ -59,6 +59,7 @@ def test_the_ip_a_customer_names():
     assert customer_ip("mi ip es 2001:db8::7, me bloquea") == "2001:db8::7"
     assert customer_ip("see http://203.0.113.9/x at 10:30:00") is None
     assert customer_ip("server 198.51.100.10 blocks me", exclude={"198.51.100.10"}) is None
+    assert customer_ip("PrestaShop 1.6.1.24 shows a blank page") is None
 
 
 def test_nothing_to_check_costs_nothing():
@@ -161,3 +162,10 @@ def test_plugin_probes_and_fixes_from_entry_points(world, plugins):
         for r in run(world, "alpha.test", services=[ServiceInfo("alpha.test", "domain")]).results
         if r.check_id == "example.quota"
     ] == []
+
+
+def test_every_check_a_diagnosis_reports_is_documented(world):
+    docs = (Path(__file__).parent.parent / "docs" / "diagnosis.md").read_text(encoding="utf-8")
+    reported = {r.check_id for r in run(world, "info@alpha.test https://alpha.test/").results}
+    assert len(reported) >= 60
+    assert sorted(c for c in reported if f"| `{c}` |" not in docs) == []

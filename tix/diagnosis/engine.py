@@ -67,7 +67,9 @@ class Run:
             self.tasks.append(task)
             self.queue.append(task)
             self.pending += 1
-            if self.idle == 0 and self.workers < self.conf.workers:
+            # A new thread whenever the idle ones cannot take every queued task at once: a task
+            # must never wait behind another that is stuck on a black hole.
+            if len(self.queue) > self.idle and self.workers < self.conf.workers:
                 self.workers += 1
                 threading.Thread(target=self._work, name="tix-probe", daemon=True).start()
             else:

@@ -14,6 +14,13 @@ HOST = re.compile(
 )
 IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
 IPV6 = re.compile(r"(?<![\w:.])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.I)
+# Words that make a number an address the customer means ("my IP ... is blocked"), so a
+# version like PrestaShop 1.6.1.24 is not taken for one.
+IP_CONTEXT = re.compile(
+    r"\b(?:ips?|address|direcci[oó]n|block\w*|bloque\w*|bane?\w*|firewall|cortafuegos|"
+    r"fail2ban|access|acceso|conect\w*|connect\w*)\b",
+    re.I,
+)
 MAX_URLS = 8
 MAX_ADDRESSES = 5
 
@@ -113,7 +120,8 @@ def customer_ip(text: str, exclude=()) -> str | None:
                 ip = str(ipaddress.ip_address(match[0]))
             except ValueError:
                 continue
-            if ip not in skip:
+            around = plain[max(0, match.start() - 60) : match.end() + 60]
+            if ip not in skip and IP_CONTEXT.search(around):
                 return ip
     return None
 
