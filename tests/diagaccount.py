@@ -5,7 +5,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from diagworld import Certs, DnsServer, MailServer, Page, WebServer, Zone, reverse
+from diagmail import MailServer
+from diagworld import Certs, DnsServer, Page, WebServer, Zone, reverse
 
 # -- a whole healthy account ----------------------------------------------------------------------
 

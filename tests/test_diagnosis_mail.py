@@ -3,7 +3,7 @@ by the loopback DNS server."""
 
 from diagaccount import OUTGOING_IP
 from diagfixtures import one, results, run, world  # noqa: F401
-from diagworld import MailServer
+from diagmail import MailServer
 
 
 def replace_mail_server(world, **options) -> MailServer:
