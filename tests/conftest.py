@@ -113,6 +113,9 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     monkeypatch.setenv("TZ", "UTC")
     monkeypatch.setenv("TIX_MAIL_FROM", "Hosting Support <support@tix.test>")
+    # No test reaches the Internet: the account check runs only where a test sets up the
+    # loopback servers it checks (tests/test_diagnosis_*.py).
+    monkeypatch.setenv("TIX_DIAGNOSIS", "off")
     clock.reset()
     yield
     clock.reset()

@@ -75,7 +75,7 @@ def test_a_customer_files_a_diagnosis_and_reads_back_no_private_row(desk):
     """As the application role with the customer's own token: the rows go in with the ticket,
     and a raw SELECT sees the public ones only."""
     import psycopg2
-    from test_rls import APP_LOGIN, ensure_login_role, url_as
+    from test_rls import APP_LOGIN, ensure_login_role, present_identity, url_as
 
     ensure_login_role(APP_LOGIN, "tix_app")
     code = desk.create("alpha", subject="Web caída")
@@ -84,8 +84,19 @@ def test_a_customer_files_a_diagnosis_and_reads_back_no_private_row(desk):
     db = tix_store.connect(url_as(desk.url, APP_LOGIN))
     try:
         tix_store.set_identity(digest)
-        with tix_store.transaction(db):
-            diagnosis_store.save(tid, RESULTS, AT)
+        # Results go in only with the ticket they are about (the transaction that files it):
+        # a customer cannot add "findings" to an older ticket for the technician to trust.
+        with pytest.raises(Exception, match="not opened in this transaction"):
+            with tix_store.transaction(db):
+                diagnosis_store.save(tid, RESULTS, AT)
+    finally:
+        tix_store.set_identity(None)
+        db.close()
+    with deskdb.opened(desk.url), tix_store.transaction():
+        diagnosis_store.save(tid, RESULTS, AT)
+    db = tix_store.connect(url_as(desk.url, APP_LOGIN))
+    try:
+        tix_store.set_identity(digest)
         with tix_store.transaction(db):
             assert len(diagnosis_store.load(tid)) == 2  # the policy already hides private rows
     finally:
@@ -94,11 +105,11 @@ def test_a_customer_files_a_diagnosis_and_reads_back_no_private_row(desk):
     conn = psycopg2.connect(url_as(desk.url, APP_LOGIN))
     try:
         cur = conn.cursor()
-        cur.execute("SELECT set_config('tix.token_hash', %s, true)", (digest,))
+        present_identity(cur, desk.tokens["alpha"])
         cur.execute("SELECT check_id FROM diagnosis_results WHERE ticket_id = %s", (tid,))
         assert {row[0] for row in cur.fetchall()} == {"web.page.database", "firewall.banned"}
-        other = hashlib.sha256(desk.tokens["beta"].encode()).hexdigest()
-        cur.execute("SELECT set_config('tix.token_hash', %s, true)", (other,))
+        conn.rollback()
+        present_identity(cur, desk.tokens["beta"])
         cur.execute("SELECT count(*) FROM diagnosis_results")
         assert cur.fetchone()[0] == 0
     finally:

@@ -100,6 +100,8 @@ class Service(BaseModel):
     name = pw.TextField()
     kind = pw.TextField()
     created_at = pw.DateTimeField()
+    server_ip = pw.TextField(null=True)  # the account's server (ours), for the account check
+    mail_host = pw.TextField(null=True)  # where its mail is read and sent (IMAP, submission)
 
     class Meta:
         table_name = "services"

@@ -147,7 +147,29 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
 
 
-def show_ticket(obj: dict) -> None:
+def diagnosis_lines(view: dict | None, lang: str = "en") -> list[str]:
+    """The account check of a ticket for people: how many checks, the problems first."""
+    if not view:
+        return []
+    counts = view["summary"]
+    problems = counts.get("fail", 0) + counts.get("warn", 0)
+    if lang == "es":
+        head = f"comprobación de la cuenta: {view['checks']} pruebas, {problems} problema(s)"
+    else:
+        head = f"account check: {view['checks']} checks, {problems} problem(s)"
+    order = {"fail": 0, "warn": 1, "could-not-check": 2, "ok": 3}
+    lines = [head]
+    for row in sorted(view["results"], key=lambda r: order.get(r["status"], 9)):
+        if row["status"] == "ok":
+            continue
+        text = row.get("text_es") if lang == "es" else row.get("text_en")
+        lines.append(printable(f"  {row['status']:<15} {row['check_id']} {row['target']}: {text}"))
+    for fix in view["fixes"]:
+        lines.append(printable(f"  fix #{fix['fix']}: {fix['text']}"))
+    return lines
+
+
+def show_ticket(obj: dict, lang: str = "en") -> None:
     """The human view of `tix show`: a header, then the thread."""
     click.secho(printable(f"{obj['code']}  {obj['subject']}"), bold=True)
     click.echo(
@@ -175,6 +197,9 @@ def show_ticket(obj: dict) -> None:
                     f"{item['content_type']})"
                 )
             )
+    if obj.get("diagnosis"):
+        click.echo("")
+        click.echo("\n".join(diagnosis_lines(obj["diagnosis"], lang)))
     if obj.get("events") is not None:
         click.echo("\nhistory:")
         for event in obj["events"]:

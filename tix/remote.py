@@ -219,6 +219,12 @@ class RemoteDesk:
             "data": data,
         }
 
+    def apply_fix(self, code: str, number: int) -> dict:
+        return self._request("POST", f"{self._ticket(code)}/fixes/{int(number)}", body={})
+
+    def rediagnose(self, code: str) -> dict:
+        return self._request("POST", self._ticket(code) + "/diagnose", body={})
+
     # -- the agents' desk --------------------------------------------------------------------
 
     def next_ticket(self, *, department=None) -> dict:

@@ -136,10 +136,12 @@ def service_group():
     default="hosting",
     show_default=True,
 )
+@click.option("--server-ip", metavar="IP", help="the account's server (for the account check)")
+@click.option("--mail-host", metavar="HOST", help="where its mail answers (IMAP, submission)")
 @signed_in
-def service_add(desk, handle, name, kind):
+def service_add(desk, handle, name, kind, server_ip, mail_host):
     """Add a hosting account, domain or mail service to an account."""
-    added = desk.add_service(handle, name, kind)
+    added = desk.add_service(handle, name, kind, server_ip, mail_host)
     click.echo(f"service {added['name']} added to {handle}")
 
 

@@ -51,6 +51,9 @@ from tix.service import shapes
     is_flag=True,
     help="ask about the findings even when stdin is not a terminal (needs -m)",
 )
+@click.option(
+    "--fix", is_flag=True, help="apply every fix the account check offers, without asking"
+)
 @output.format_option
 @signed_in
 def create(
@@ -65,6 +68,7 @@ def create(
     quiet,
     yes,
     ask,
+    fix,
     fmt,
 ):
     """Open a ticket. The ticket assistant checks it first (which domain? which address? the
@@ -92,14 +96,51 @@ def create(
     created = desk.file_ticket(new, review)
     if quiet:
         click.echo(created["code"])
-        return
-    output.emit_object(
-        created,
-        fmt,
-        lambda o: click.echo(
-            f"created {o['code']}: {o['subject']} ({o['department_name']}, {o['priority']})"
-        ),
-    )
+        click.echo("\n".join(output.diagnosis_lines(created["diagnosis"], desk.lang)), err=True)
+    else:
+        output.emit_object(
+            created,
+            fmt,
+            lambda o: click.echo(
+                "\n".join(
+                    [
+                        f"created {o['code']}: {o['subject']} ({o['department_name']}, "
+                        f"{o['priority']})",
+                        *output.diagnosis_lines(o["diagnosis"], desk.lang),
+                    ]
+                )
+            ),
+        )
+    offer_fixes(desk, created, consent="all" if fix else ("ask" if interactive else "none"))
+
+
+FIX_PROMPT = {"en": "Apply this fix now?", "es": "¿Aplicar esta corrección ahora?"}
+
+
+def offer_fixes(desk, created: dict, *, consent: str) -> None:
+    """The account check's fixes for a new ticket, applied only with consent: each asked on a
+    terminal, all with --fix, none otherwise (they stay listed in `tix show`)."""
+    for fix in (created["diagnosis"] or {}).get("fixes", []):
+        if consent == "none":
+            continue
+        if consent == "ask":
+            click.echo(f"fix #{fix['fix']}: {fix['text']}", err=True)
+            if not click.confirm(FIX_PROMPT.get(desk.lang, FIX_PROMPT["en"]), default=False):
+                continue
+        apply_one(desk, created["code"], fix["fix"])
+
+
+def apply_one(desk, code: str, number: int) -> bool:
+    """Apply one fix; a failure is a warning, never a reason to lose the ticket."""
+    from tix.errors import TixError
+
+    try:
+        done = desk.apply_fix(code, number)
+    except TixError as exc:
+        click.echo(f"tix: warning: fix #{number} not applied: {exc}", err=True)
+        return False
+    click.echo(f"fixed: {done['done']}", err=True)
+    return True
 
 
 ASSISTANT_PROMPT = {
@@ -176,7 +217,8 @@ def list_command(
 @signed_in
 def show(desk, code, history, fmt):
     """Show a ticket and its whole thread."""
-    output.emit_object(desk.show_ticket(code, history=history), fmt, output.show_ticket)
+    shown = desk.show_ticket(code, history=history)
+    output.emit_object(shown, fmt, lambda o: output.show_ticket(o, desk.lang))
 
 
 @click.command()
@@ -286,4 +328,35 @@ def attachment_get(desk, code, attachment_id, target):
     click.echo(f"saved {path} ({len(data)} bytes)")
 
 
-COMMANDS = [create, list_command, show, reply, reassign, status, close, reopen, attachment]
+@click.command(name="fix")
+@code_argument
+@click.argument("number", type=int)
+@signed_in
+def fix_command(desk, code, number):
+    """Apply fix NUMBER that the account check offered for a ticket (`tix show` lists them)."""
+    click.echo(f"fixed: {desk.apply_fix(code, number)['done']}")
+
+
+@click.command()
+@code_argument
+@output.format_option
+@signed_in
+def diagnose(desk, code, fmt):
+    """Run the account check of a ticket's services again and keep the results (agents)."""
+    found = desk.rediagnose(code)
+    output.emit_object(found, fmt, lambda o: click.echo("\n".join(output.diagnosis_lines(o))))
+
+
+COMMANDS = [
+    create,
+    list_command,
+    show,
+    reply,
+    reassign,
+    status,
+    close,
+    reopen,
+    attachment,
+    fix_command,
+    diagnose,
+]

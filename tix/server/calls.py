@@ -190,6 +190,18 @@ def attachment(desk, call):
     return desk.attachment(call.path["code"], attachment_id)
 
 
+def apply_fix(desk, call):
+    try:
+        number = int(call.path["number"])
+    except ValueError:
+        raise InvalidInput("the fix number is a whole number") from None
+    return desk.apply_fix(call.path["code"], number)
+
+
+def rediagnose(desk, call):
+    return desk.rediagnose(call.path["code"])
+
+
 def next_ticket(desk, call):
     return desk.next_ticket(department=call.text("department"))
 
@@ -250,6 +262,8 @@ ROUTES = [
         attachment,
         "an attachment's bytes",
     ),
+    ("POST", "/tickets/{code}/fixes/{number}", apply_fix, "apply a fix the account check offered"),
+    ("POST", "/tickets/{code}/diagnose", rediagnose, "run the account check again (agents)"),
     ("POST", "/next", next_ticket, "claim the most urgent unassigned ticket"),
     ("GET", "/templates", templates, "canned replies"),
     ("POST", "/templates", add_template, "add a canned reply"),

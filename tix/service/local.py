@@ -47,6 +47,7 @@ _MODULES = {
         "revoke_tokens",
     ),
     "tix.service.session": ("whoami",),
+    "tix.service.diagnosis": ("apply_fix", "rediagnose"),
 }
 METHODS = {name: module for module, names in _MODULES.items() for name in names}
 

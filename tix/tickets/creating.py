@@ -14,6 +14,7 @@ from tix.models import (
     Ticket,
 )
 from tix.store import is_postgres, transaction
+from tix.tickets.checked import save_diagnosis
 from tix.tickets.reading import account_for, department_by_slug
 from tix.tickets.recipients import agent_recipients, customer_recipients, mail_values
 from tix.tickets.record import insert_with_fresh_code, record_event, save_attachments
@@ -107,10 +108,12 @@ def create(
     *,
     conf: settings.Settings | None = None,
     assistant_note: str | None = None,
+    diagnosis=None,
 ) -> Ticket:
     """File `new` (from `prepare`) in one transaction: the ticket, its first message and
     attachments, its event and its emails. `assistant_note`: the ticket assistant's findings
-    (tix/checks.py), filed as an internal note for the technician in the same transaction."""
+    (tix/checks.py), filed as an internal note for the technician in the same transaction;
+    `diagnosis`: the account check's results (tix.diagnosis), kept with the ticket likewise."""
     conf = conf or settings.load()
     dept, owner_account, svc, opener = new.department, new.account, new.service, new.opener
     subject, body, priority, attachments = new.subject, new.body, new.priority, new.attachments
@@ -147,6 +150,7 @@ def create(
                 "subject": subject,
             },
         )
+        save_diagnosis(ticket, diagnosis, now)
         if assistant_note:
             # Stamped after the `created` event, so the history reads in the order it happened.
             _file_assistant_note(ticket, assistant_note, clock.now())
