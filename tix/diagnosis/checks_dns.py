@@ -123,8 +123,6 @@ def probe_resolves(ctx) -> None:
     else:
         ctx.unknown("dns.a.public", f"{name} has no address", f"{name} no tiene dirección")
     if a.ok and "mail" in ctx.target.aspects:
-        from tix.diagnosis.checks_maildns import ptr_check
-
         ip = a.records[0]
         ctx.spawn("dns.ptr", lambda c: ptr_check(c, name, ip), ("dns.ptr",), label=name)
     servers = set(ctx.target.server_ips)
@@ -237,3 +235,33 @@ def probe_cname(ctx) -> None:
                 {"chain": chain},
                 target=name,
             )
+
+
+def ptr_check(ctx, host: str, ip: str) -> None:
+    """Reverse DNS of a server that sends mail, confirmed forward (FCrDNS)."""
+    import dns.reversename
+
+    ptr = ctx.dns.ask(dns.reversename.from_address(ip).to_text(), "PTR", ctx.deadline)
+    names = [name_of(r) for r in ptr.records]
+    confirmed = any(ip in addresses(ctx, n)[0] for n in names[:3])
+    facts = {"address": ip, "ptr": names}
+    if confirmed:
+        ctx.ok(
+            "dns.ptr",
+            f"{host}'s address has reverse DNS ({names[0]}).",
+            f"La dirección de {host} tiene DNS inverso ({names[0]}).",
+            facts,
+            target=host,
+        )
+    elif ptr.failed and not names:
+        dns_problem(ctx, "dns.ptr", ptr, ip, target=host)
+    else:
+        ctx.warn(
+            "dns.ptr",
+            f"{host}'s address has no matching reverse DNS: other mail servers "
+            "may treat its mail as spam.",
+            f"La dirección de {host} no tiene DNS inverso "
+            "coherente: otros servidores pueden tratar su correo como spam.",
+            facts,
+            target=host,
+        )

@@ -1,6 +1,6 @@
 """Mail's DNS: MX and its hosts, the mail host, SPF, DMARC, DKIM, reverse DNS."""
 
-from tix.diagnosis.checks_dns import addresses, dns_problem, provider
+from tix.diagnosis.checks_dns import addresses, dns_problem, provider, ptr_check
 from tix.diagnosis.dnsq import name_of
 
 
@@ -123,36 +123,6 @@ def mx_host(ctx, host: str) -> None:
         ctx.unknown("dns.ptr", f"{host} has no address", f"{host} no tiene dirección")
         return
     ptr_check(ctx, host, found[0])
-
-
-def ptr_check(ctx, host: str, ip: str) -> None:
-    """Reverse DNS of a server that sends mail, confirmed forward (FCrDNS)."""
-    import dns.reversename
-
-    ptr = ctx.dns.ask(dns.reversename.from_address(ip).to_text(), "PTR", ctx.deadline)
-    names = [name_of(r) for r in ptr.records]
-    confirmed = any(ip in addresses(ctx, n)[0] for n in names[:3])
-    facts = {"address": ip, "ptr": names}
-    if confirmed:
-        ctx.ok(
-            "dns.ptr",
-            f"{host}'s address has reverse DNS ({names[0]}).",
-            f"La dirección de {host} tiene DNS inverso ({names[0]}).",
-            facts,
-            target=host,
-        )
-    elif ptr.failed and not names:
-        dns_problem(ctx, "dns.ptr", ptr, ip, target=host)
-    else:
-        ctx.warn(
-            "dns.ptr",
-            f"{host}'s address has no matching reverse DNS: other mail servers "
-            "may treat its mail as spam.",
-            f"La dirección de {host} no tiene DNS inverso "
-            "coherente: otros servidores pueden tratar su correo como spam.",
-            facts,
-            target=host,
-        )
 
 
 def probe_mail_host(ctx) -> None:
