@@ -35,9 +35,10 @@ def _prepare(ctx):
     from tix.jobs.common import open_store
 
     from tix import settings
+    from tix.store import bound_lock_waits
 
     conf, limits = settings.load(), settings.load_mail_in()
-    open_store(ctx)
+    bound_lock_waits(open_store(ctx))  # a held lock defers the message, never hangs it
     return conf, limits
 
 
@@ -87,7 +88,7 @@ def _run_pipe(ctx):
     from tix import inbound
 
     raw = sys.stdin.buffer.read()
-    inbound.parse(raw)  # input that is no message at all: exit 2, a retry would not help
+    inbound.parse(raw)  # no message at all, or nested too deep: exit 2, a retry would not help
     try:
         conf, limits = _prepare(ctx)
         outcome = inbound.handle(raw, conf=conf, limits=limits)

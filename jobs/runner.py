@@ -86,4 +86,7 @@ def notify(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> 
             f"{row.kind} to {row.recipient} {row.message_id}" for row in outbox.due(clock.now())
         ]
         return
+    from tix.jobs import mail_requests
+
+    mail_requests.render(conf)  # customers' emails, written before they are sent
     summary.mail = dispatch.notify(conf)

@@ -706,11 +706,11 @@ def no_keyring(monkeypatch):
     """A headless machine: keyring's own `fail` backend, as keyring picks it from the env."""
     import keyring.core
 
-    from tix import auth
+    from tix import credentials
 
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     monkeypatch.setattr(keyring.core, "_keyring_backend", None)  # re-detected from the env
-    monkeypatch.setattr(auth, "_warned_no_keyring", False)  # a fresh process each command
+    monkeypatch.setattr(credentials, "_warned_no_keyring", False)  # a fresh process each command
 
 
 @BACKEND_AGNOSTIC

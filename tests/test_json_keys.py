@@ -7,9 +7,11 @@ import json
 import re
 from pathlib import Path
 
+import deskdb
 import pytest
 from jobs_support import jobs
 
+from tix import store
 from tix.service import shapes
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
@@ -54,6 +56,15 @@ def test_every_documented_command_prints_exactly_its_keys(desk):
     )
     shown = run("show", code, "--history")
     account = run("admin", "account", "show", "alpha", as_="admin")
+    with deskdb.opened(desk.url):
+        from tix import clock, tickets
+        from tix.diagnosis import Diagnosis, Result
+        from tix.models import Ticket
+
+        found = Diagnosis([Result("dns.a", "alpha.test", "ok", {"A": ["192.0.2.1"]})], [], 0.1, 0)
+        with store.transaction():
+            tickets.save_diagnosis(Ticket.get(Ticket.code == code), found, clock.now())
+    diagnosed = run("show", code)
     seen = {
         "`tix list`, `tix search TEXT`, `tix next` (each ticket)": [
             keys_of(run("list")),
@@ -66,6 +77,9 @@ def test_every_documented_command_prints_exactly_its_keys(desk):
         "`tix show CODE`: each of `messages`": [keys_of(shown["messages"])],
         "`tix show CODE`: each of `attachments`": [keys_of(shown["attachments"])],
         "`tix show CODE --history`: each of `events`": [keys_of(shown["events"])],
+        "`tix show CODE`, `tix create`, `tix diagnose CODE`: `diagnosis` (or `null`: not checked)": [
+            list(diagnosed["diagnosis"])
+        ],
         "`tix whoami`": [list(run("whoami", as_="alpha"))],
         "`tix db status` (each migration)": [keys_of(run("db", "status"))],
         "`tix template list` (each), `tix template show NAME`": [

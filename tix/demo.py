@@ -52,10 +52,18 @@ def run(keep: str | None, *, tix, tix_jobs) -> int:
         _fresh_keep_folder(workdir)
     saved = {
         k: os.environ.get(k)
-        for k in ("TIX_DATABASE_URL", "TIX_TOKEN", "XDG_DATA_HOME", "XDG_CONFIG_HOME")
+        for k in (
+            "TIX_DATABASE_URL",
+            "TIX_TOKEN",
+            "XDG_DATA_HOME",
+            "XDG_CONFIG_HOME",
+            "TIX_DIAGNOSIS",
+        )
     }
     # Everything the demo writes (store, saved token, mail folder) stays inside workdir.
     os.environ["TIX_DATABASE_URL"] = f"sqlite:///{workdir / 'demo.db'}"
+    # The demo's customer domain is made up: an account check of it would only wait on DNS.
+    os.environ["TIX_DIAGNOSIS"] = "off"
     os.environ["XDG_DATA_HOME"] = str(workdir / "data")
     os.environ["XDG_CONFIG_HOME"] = str(workdir / "config")
     try:

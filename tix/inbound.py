@@ -12,33 +12,31 @@ refused with the very same notice, which never names a ticket. The lifecycle rul
 (reopening a closed ticket, the emails a reply causes) are tix/tickets.py's, not repeated here.
 """
 
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.message import Message
 from email.utils import parseaddr
 
 import peewee as pw
 
-from tix import clock, codes, mail, settings, tickets
+from tix import clock, codes, mail, mailparse, settings, tickets
 from tix.auth import Principal
 from tix.errors import InvalidInput, NotAllowed
-from tix.inbound_reading import (  # noqa: F401  (tix.inbound.parse & co. are read from here)
-    _FORWARD,
-    Incoming,
-    auto_reason,
-    body_text,
-    html_to_text,
-    mail_attachments,
-    parse,
-    trim_reply,
-    trim_signature,
-)
+from tix.inbound_limits import lock_sender as _lock_sender
+from tix.inbound_limits import window_text as _window_text
+from tix.mailparse import auto_reason, html_to_text  # noqa: F401  (tix.inbound's API)
 from tix.models import Agent, Contact, Department, InboundMail, Outbox, Ticket
-from tix.store import dialect, transaction
+from tix.quotes import footer_patterns, trim_reply, trim_signature
+from tix.store import transaction
 
 OUTCOMES = ("reply", "created", "auto-reply", "refused", "flood", "ignored")
+# Message-IDs longer than this are recorded as a hash: any length still dedupes.
+MESSAGE_ID_STORED_MAX = 255
 SUBJECT_CODE = re.compile(r"\[\s*#?([0-9A-Za-z]{4}-?[0-9A-Za-z]{4})\s*\]")
 EMPTY_BODY = "(no text in the email; the original message is attached)"
 TRUNCATED = "\n\n[... cut at the length limit; the original message is attached]"
+_FORWARD = re.compile(r"^\s*(fwd?|rv|reenv)\s*:", re.I)
 
 
 @dataclass
@@ -56,6 +54,54 @@ class Outcome:
         return self.outcome in ("refused", "flood")
 
 
+@dataclass
+class Incoming:
+    raw: bytes
+    msg: Message
+    sender: str  # the From address, lower case; "" when there is none (or it is not trusted)
+    subject: str
+    message_id: str | None
+    references: list[str]  # ids in In-Reply-To and References
+    recipients: set[str]  # To, Cc, Delivered-To, X-Original-To (lower case)
+    auto_reason: str | None  # why this is an automatic message, or None
+    embedded_ids: list[str] = field(default_factory=list)  # a bounce's copy of what we sent
+    parsed: mailparse.ParsedMail | None = None  # everything tix/mailparse read
+
+
+# -- reading a message (tix/mailparse.py reads; tix/quotes.py trims) --------------------------
+
+
+def parse(raw: bytes, limits: settings.MailInSettings | None = None) -> Incoming:
+    """InvalidInput for input that is no message, or one nested too deep to read."""
+    spam_score = limits.spam_score if limits else mailparse.SPAM_SCORE
+    parsed = mailparse.parse(raw, spam_score=spam_score)
+    return Incoming(
+        raw=raw,
+        msg=parsed.msg,
+        sender=parsed.sender or "",
+        subject=parsed.subject,
+        message_id=parsed.message_id,
+        references=parsed.references,
+        recipients=parsed.recipients,
+        auto_reason=parsed.auto_reason,
+        embedded_ids=parsed.embedded_ids,
+        parsed=parsed,
+    )
+
+
+def message_key(message_id: str | None) -> str | None:
+    """What `inbound_mail` records for a Message-ID: itself, or a hash of a long one."""
+    if message_id is None or len(message_id) <= MESSAGE_ID_STORED_MAX:
+        return message_id
+    return f"<sha256-{hashlib.sha256(message_id.encode('utf-8', 'surrogatepass')).hexdigest()}>"
+
+
+def _reply_text(incoming: Incoming, limits: settings.MailInSettings | None, conf) -> str:
+    footers = footer_patterns(limits.footers) if limits and limits.footers else None
+    # Text past twice the body limit would be cut anyway: not worth copying while trimming.
+    return trim_reply(incoming.parsed.text[: 2 * conf.body_max_chars], footers)
+
+
 # -- deciding -------------------------------------------------------------------------------
 
 
@@ -67,12 +113,10 @@ def _contact(address: str) -> Contact | None:
 
 
 def _author(ticket: Ticket, address: str) -> Principal | None:
-    """Who may write to this ticket by email: a contact of its account, the contact who opened
-    it (a reseller, for a client), or its assignee."""
+    """Who may write to this ticket by email: a contact who may see it (of its account, or its
+    reseller's), or its assignee."""
     contact = _contact(address)
-    if contact is not None and (
-        contact.account_id == ticket.account_id or contact.id == ticket.contact_id
-    ):
+    if contact is not None and Principal(contact=contact).can_see_account(ticket.account_id):
         return Principal(contact=contact)
     if ticket.assignee_id and address:
         agent = Agent.get_or_none(pw.fn.LOWER(Agent.email) == address, Agent.active == True)
@@ -128,33 +172,13 @@ def _record(
     incoming: Incoming, outcome: str, *, ticket: Ticket | None = None, notified: bool = False
 ) -> None:
     InboundMail.create(
-        message_id=incoming.message_id,
+        message_id=message_key(incoming.message_id),
         sender=incoming.sender or "<>",
         received_at=clock.now(),
         outcome=outcome,
         notified=notified,
         ticket=ticket,
     )
-
-
-def _lock_sender(sender: str) -> None:
-    """Serialise messages from one sender so two deliveries at once cannot both pass the flood
-    limit (SQLite's BEGIN IMMEDIATE already serialises every writer)."""
-    db = InboundMail._meta.database.obj
-    if dialect(db) == "postgresql":
-        db.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"tix-mail-in:{sender}",))
-
-
-def _window_text(window, lang: str) -> str:
-    minutes = int(window.total_seconds() // 60)
-    if minutes and minutes % 60 == 0:
-        hours = minutes // 60
-        return (
-            f"{hours} {'horas' if lang == 'es' else 'hours'}"
-            if hours != 1
-            else ("hora" if lang == "es" else "hour")
-        )
-    return f"{minutes} {'minutos' if lang == 'es' else 'minutes'}"
 
 
 def _recipient_for(address: str) -> mail.Recipient:
@@ -175,6 +199,8 @@ def _may_notify(
     address = incoming.sender
     if incoming.auto_reason or "@" not in address or address in _own_addresses(conf):
         return False
+    if incoming.parsed is not None and incoming.parsed.no_notice:
+        return False  # spam, list mail, a null sender: a notice would be backscatter
     recent = (
         InboundMail.select()
         .where(
@@ -243,9 +269,11 @@ def _body_for_ticket(text: str, conf: settings.Settings) -> str:
 
 def _files(incoming: Incoming) -> list[tickets.NewAttachment]:
     stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
-    return mail_attachments(incoming.msg) + [
-        tickets.NewAttachment(f"email-{stamp}.eml", incoming.raw, "message/rfc822")
+    found = [
+        tickets.NewAttachment(a.filename, a.data, a.content_type)
+        for a in incoming.parsed.attachments
     ]
+    return found + [tickets.NewAttachment(f"email-{stamp}.eml", incoming.raw, "message/rfc822")]
 
 
 def _subject_for_ticket(subject: str) -> str:
@@ -262,9 +290,13 @@ def handle(
     """File one message; see the module docstring for the rules."""
     conf = conf or settings.load()
     limits = limits or settings.load_mail_in()
-    incoming = parse(raw)
+    incoming = parse(raw, limits)
     if incoming.message_id:
-        if InboundMail.select().where(InboundMail.message_id == incoming.message_id).exists():
+        if (
+            InboundMail.select()
+            .where(InboundMail.message_id == message_key(incoming.message_id))
+            .exists()
+        ):
             return Outcome("ignored", f"{incoming.message_id} was already handled")
         if Outbox.select().where(Outbox.message_id == incoming.message_id).exists():
             with transaction():
@@ -327,7 +359,7 @@ def _automatic(incoming: Incoming, ticket: Ticket | None, proven: bool) -> Outco
 
 
 def _reply(incoming, ticket, author, conf, limits) -> Outcome:
-    body = _body_for_ticket(trim_reply(body_text(incoming.msg)), conf)
+    body = _body_for_ticket(_reply_text(incoming, limits, conf), conf)
     try:
         with transaction():
             message = tickets.reply(author, ticket, body, attachments=_files(incoming), conf=conf)
@@ -353,8 +385,10 @@ def _create(incoming, dept, contact, conf, limits) -> Outcome:
 
     principal = Principal(contact=contact)
     subject = _subject_for_ticket(incoming.subject)
-    text = body_text(incoming.msg)
-    text = trim_signature(text) if _FORWARD.match(incoming.subject) else trim_reply(text)
+    if _FORWARD.match(incoming.subject):
+        text = trim_signature(incoming.parsed.text)
+    else:
+        text = _reply_text(incoming, limits, conf)
     body = _body_for_ticket(text, conf)
     try:
         new = tickets.prepare(

@@ -102,6 +102,8 @@ class Service(BaseModel):
     name = pw.TextField()
     kind = pw.TextField()
     created_at = pw.DateTimeField()
+    server_ip = pw.TextField(null=True)  # the account's server (ours), for the account check
+    mail_host = pw.TextField(null=True)  # where its mail is read and sent (IMAP, submission)
 
     class Meta:
         table_name = "services"
@@ -283,6 +285,29 @@ class InboundMail(BaseModel):
         indexes = ((("sender", "received_at"), False),)
 
 
+# -- the account check (migration 0011) ---------------------------------------------------------
+
+
+class DiagnosisResult(BaseModel):
+    """One result of an account check run for a ticket (tix/diagnosis/store.py writes them)."""
+
+    ticket = pw.ForeignKeyField(Ticket, column_name="ticket_id")
+    run_id = pw.TextField()
+    at = pw.DateTimeField()
+    check_id = pw.TextField()
+    target = pw.TextField()
+    status = pw.TextField()
+    facts = pw.TextField(default="{}")  # JSON
+    text_en = pw.TextField()
+    text_es = pw.TextField()
+    private = pw.BooleanField(default=False)
+    fix = pw.TextField(null=True)  # JSON of a Fix, or NULL
+
+    class Meta:
+        table_name = "diagnosis_results"
+        indexes = ((("ticket", "at"), False),)
+
+
 ALL_MODELS = [
     Department,
     Agent,
@@ -300,4 +325,5 @@ ALL_MODELS = [
     Watcher,
     EscalationFiring,
     InboundMail,
+    DiagnosisResult,
 ]

@@ -158,7 +158,11 @@ def emit_rows(
 def _user_lang() -> str | None:
     """The signed-in person's language setting, if a command has one (tix.cli sets it)."""
     ctx = click.get_current_context(silent=True)
-    return ctx.meta.get("tix.user_lang") if ctx is not None else None
+    known = ctx.meta.get("tix.user_lang") if ctx is not None else None
+    try:
+        return known() if callable(known) else known
+    except Exception:  # a server that cannot say: the machine's language will do
+        return None
 
 
 # A cell a spreadsheet would run as a formula (=, +, -, @; tab and CR too) gets a leading '.
@@ -275,7 +279,29 @@ def printable(text: str, *, keep_lines: bool = True) -> str:
     return (_CONTROL if keep_lines else _CONTROL_OR_LINE).sub(_escape, text)
 
 
-def show_ticket(obj: dict) -> None:
+def diagnosis_lines(view: dict | None, lang: str = "en") -> list[str]:
+    """The account check of a ticket for people: how many checks, the problems first."""
+    if not view:
+        return []
+    counts = view["summary"]
+    problems = counts.get("fail", 0) + counts.get("warn", 0)
+    if lang == "es":
+        head = f"comprobación de la cuenta: {view['checks']} pruebas, {problems} problema(s)"
+    else:
+        head = f"account check: {view['checks']} checks, {problems} problem(s)"
+    order = {"fail": 0, "warn": 1, "could-not-check": 2, "ok": 3}
+    lines = [head]
+    for row in sorted(view["results"], key=lambda r: order.get(r["status"], 9)):
+        if row["status"] == "ok":
+            continue
+        text = row.get("text_es") if lang == "es" else row.get("text_en")
+        lines.append(printable(f"  {row['status']:<15} {row['check_id']} {row['target']}: {text}"))
+    for fix in view["fixes"]:
+        lines.append(printable(f"  fix #{fix['fix']}: {fix['text']}"))
+    return lines
+
+
+def show_ticket(obj: dict, lang: str = "en") -> None:
     """The human view of `tix show`: a header, then the thread."""
     line = lambda text: printable(text, keep_lines=False)  # noqa: E731
     out = [
@@ -306,6 +332,8 @@ def show_ticket(obj: dict) -> None:
                     f"{item['content_type']})"
                 )
             )
+    if obj.get("diagnosis"):
+        out += ["", *diagnosis_lines(obj["diagnosis"], lang)]
     if obj.get("events") is not None:
         out.append("\nhistory:")
         for event in obj["events"]:

@@ -154,6 +154,20 @@ class MailInSettings:
     # refusal notices sent to one address, so a mail loop with a stranger's robot cannot grow.
     flood_limit: int
     flood_window: timedelta
+    # Lines that end a reply (mobile footers), "|"-separated; "default" is tix.quotes' list.
+    footers: str = "default"
+    # Upstream spam score (X-Spam-Score) from which a message is spam: never answered.
+    spam_score: float = 5.0
+
+
+def _float_setting(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}: {raw!r} is not a number") from None
 
 
 def load_mail_in() -> MailInSettings:
@@ -162,6 +176,8 @@ def load_mail_in() -> MailInSettings:
         flood_window=parse_duration(
             os.environ.get("TIX_MAIL_IN_FLOOD_WINDOW", "15m"), "TIX_MAIL_IN_FLOOD_WINDOW"
         ),
+        footers=os.environ.get("TIX_MAIL_FOOTERS", "").strip() or "default",
+        spam_score=_float_setting("TIX_MAIL_SPAM_SCORE", 5.0),
     )
 
 

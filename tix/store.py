@@ -1,7 +1,10 @@
 """Opening the store named by one URL; its transactions, the identity they carry on PostgreSQL,
 and the one seam where the two dialects differ (`is_postgres`, `for_update`)."""
 
+import hashlib
+import hmac
 import os
+import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -10,47 +13,9 @@ import peewee as pw
 
 from tix.errors import StoreError
 from tix.models import database_proxy
+from tix.urls import hide_secrets, mask_url, url_password, url_user, without_userinfo
 
 BUSY_TIMEOUT_MS = 10_000  # default; TIX_BUSY_TIMEOUT (a duration like 10s) overrides it
-
-
-def _userinfo(url: str) -> tuple[int, int] | None:
-    """Where the `user:password` of a URL is: (start, end) of its text, or None. Found by hand
-    rather than with urlsplit, which cuts a password holding an unescaped `#`, `/` or `?` (a
-    fragment, a path, a query) and then shows the rest of it as if it were the host."""
-    start = url.find("://")
-    if start < 0:
-        return None
-    start += 3
-    end = url.rfind("@")  # a host never holds an @, so the last one ends the user part
-    return (start, end) if end > start else None
-
-
-def url_password(url: str) -> str | None:
-    """The password exactly as written in the URL (still %-escaped), or None."""
-    where = _userinfo(url)
-    if where is None:
-        return None
-    _user, colon, password = url[where[0] : where[1]].partition(":")
-    return password if colon else None
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced, for every message a user or a log sees, whatever
-    characters the password holds."""
-    where = _userinfo(url)
-    if where is None or url_password(url) is None:
-        return url
-    user = url[where[0] : where[1]].partition(":")[0]
-    return f"{url[: where[0]]}{user}:***{url[where[1] :]}"
-
-
-def hide_secrets(text: str, url: str) -> str:
-    password = url_password(url)
-    if not password:
-        return text
-    # Both spellings: as written in the URL, and decoded as the driver was given it.
-    return text.replace(password, "***").replace(unquote(password), "***")
 
 
 def sqlite_path(url: str) -> str:
@@ -129,9 +94,8 @@ def open_database(url: str, *, create: bool = True) -> pw.Database:
     elif url.startswith(("postgresql://", "postgres://")):
         # Without its user part, urlsplit reads the rest right even if the password holds an
         # unescaped `#`, `/` or `?`.
-        where = _userinfo(url)
-        parts = urlsplit(url[: where[0]] + url[where[1] + 1 :] if where else url)
-        user = url[where[0] : where[1]].partition(":")[0] if where else ""
+        parts = urlsplit(without_userinfo(url))
+        user = url_user(url)
         # %-escapes ('@' as %40...) are how a URL carries these; the server wants them decoded.
         password = unquote(url_password(url) or "") or os.environ.get("TIX_DATABASE_PASSWORD")
         params = {
@@ -164,16 +128,16 @@ def connect(url: str, *, create: bool = True) -> pw.Database:
     return db
 
 
-# -- who a transaction acts for (PostgreSQL row-level security, migration 0009) ----------------
+# -- who a transaction acts for (PostgreSQL row-level security, migrations 0009 and 0010) ---------
 
-_identity: str | None = None
+# Per thread: `tix serve` answers each request in a worker thread, under that request's token.
+_local = threading.local()
 
 
 def set_identity(token_hash: str | None) -> None:
     """From now on, open every PostgreSQL transaction for this verified token (its sha256, as
     stored). The policies resolve it to the principal; None (tix-jobs, migrations) sets nothing."""
-    global _identity
-    _identity = token_hash
+    _local.identity = token_hash
     db = database_proxy.obj
     # Named at once when a transaction is already open (the CLI opens one before it verifies).
     if (
@@ -183,7 +147,35 @@ def set_identity(token_hash: str | None) -> None:
         and not db.is_closed()
         and db.in_transaction()
     ):
-        db.execute_sql("SELECT set_config('tix.token_hash', %s, true)", (token_hash,))
+        _present_identity(db, token_hash)
+
+
+def has_identity() -> bool:
+    return getattr(_local, "identity", None) is not None
+
+
+def token_locator(token_hash: str) -> str:
+    """What names a token to the database without proving anything (sha256 of its stored
+    hash): safe in statement text, which other sessions of the same login can read."""
+    return hashlib.sha256(bytes.fromhex(token_hash)).hexdigest()
+
+
+def _present_identity(db: pw.Database, token_hash: str) -> None:
+    """Prove the token for this transaction without sending its hash: an HMAC, keyed by the
+    hash, of the backend's challenge (its pid and start time). Another session that reads the
+    statement in pg_stat_activity cannot use it on any other backend (migration 0010)."""
+    challenge = db.execute_sql("SELECT tix_identity_challenge()").fetchone()[0]
+    proof = hmac.new(bytes.fromhex(token_hash), challenge.encode(), hashlib.sha256).hexdigest()
+    db.execute_sql(
+        "SELECT set_config('tix.identity', %s, true)", (f"{token_locator(token_hash)}:{proof}",)
+    )
+
+
+def bound_lock_waits(db: pw.Database) -> None:
+    """On PostgreSQL, let no statement of this connection wait longer than TIX_BUSY_TIMEOUT for
+    a lock (mail-in: a held lock defers the message instead of hanging the MTA's delivery)."""
+    if dialect(db) == "postgresql":
+        db.execute_sql(f"SET lock_timeout = {busy_timeout_ms():d}")
 
 
 @contextmanager
@@ -211,8 +203,9 @@ def transaction(db: pw.Database | None = None):
     else:
         outermost = not db.in_transaction()
         with db.atomic() as txn:
-            if outermost and _identity is not None:
-                db.execute_sql("SELECT set_config('tix.token_hash', %s, true)", (_identity,))
+            identity = getattr(_local, "identity", None)
+            if outermost and identity is not None:
+                _present_identity(db, identity)
             yield txn
 
 

@@ -13,7 +13,7 @@ from tix.cli.plumbing import EXIT_OTHER, AppContext, TixGroup
 def _warn_if_password(ctx, param, value):
     """A password in --db is visible to every user of the machine (`ps`): say so."""
     if value:
-        from tix.store import url_password
+        from tix.urls import url_password
 
         if url_password(value):
             click.echo(

@@ -16,11 +16,9 @@ LANG = click.Choice(["es", "en"])
 @click.command(name="list")
 @output.format_option(fields=shapes.AGENT)
 @signed_in
-def agent_list(principal, fmt):
+def agent_list(desk, fmt):
     """List agents (deactivated ones too: see `active`)."""
-    from tix.service import admin as service
-
-    rows = service.agents(principal)
+    rows = desk.agents()
     output.emit_rows(rows, list(shapes.AGENT[:-1]), fmt, fields=shapes.AGENT)
 
 
@@ -28,11 +26,9 @@ def agent_list(principal, fmt):
 @click.argument("email")
 @output.format_option(fields=shapes.AGENT)
 @signed_in
-def agent_show(principal, email, fmt):
+def agent_show(desk, email, fmt):
     """Show an agent."""
-    from tix.service import admin as service
-
-    output.emit_object(service.agent(principal, email), fmt, output.show_fields)
+    output.emit_object(desk.agent(email), fmt, output.show_fields)
 
 
 @click.command(name="edit")
@@ -42,12 +38,10 @@ def agent_show(principal, email, fmt):
 @click.option("--add-department", "add", multiple=True, metavar="SLUG", help="repeatable")
 @click.option("--remove-department", "remove", multiple=True, metavar="SLUG", help="repeatable")
 @signed_in
-def agent_edit(principal, email, name, lang, add, remove):
+def agent_edit(desk, email, name, lang, add, remove):
     """Change an agent's name, language or departments."""
-    from tix.service import admin as service
-
-    row = service.edit_agent(
-        principal, email, name=name, lang=lang, add_departments=add, remove_departments=remove
+    row = desk.edit_agent(
+        email, name=name, lang=lang, add_departments=add, remove_departments=remove
     )
     click.echo(
         f"agent {row['email']}: {row['name']}, {row['lang']}, {' '.join(row['departments'])}"
@@ -60,10 +54,8 @@ def _agent_active(active: bool):
     @click.command(name=verb)
     @click.argument("email")
     @signed_in
-    def command(principal, email):
-        from tix.service import admin as service
-
-        done = service.set_agent_active(principal, email, active)
+    def command(desk, email):
+        done = desk.set_agent_active(email, active)
         line = f"agent {done['agent']['email']} {verb}d"
         if done["released"]:
             codes = ", ".join(done["released"])
@@ -85,11 +77,9 @@ def _agent_active(active: bool):
 @click.command(name="list")
 @output.format_option(fields=shapes.ACCOUNT)
 @signed_in
-def account_list(principal, fmt):
+def account_list(desk, fmt):
     """List accounts."""
-    from tix.service import admin as service
-
-    rows = service.accounts(principal)
+    rows = desk.accounts()
     output.emit_rows(rows, list(shapes.ACCOUNT[:-1]), fmt, fields=shapes.ACCOUNT)
 
 
@@ -97,11 +87,9 @@ def account_list(principal, fmt):
 @click.argument("handle")
 @output.format_option(fields=shapes.ACCOUNT_DETAIL)
 @signed_in
-def account_show(principal, handle, fmt):
+def account_show(desk, handle, fmt):
     """Show an account with its clients, contacts and services."""
-    from tix.service import admin as service
-
-    output.emit_object(service.account(principal, handle), fmt, output.show_fields)
+    output.emit_object(desk.account(handle), fmt, output.show_fields)
 
 
 @click.command(name="edit")
@@ -110,11 +98,9 @@ def account_show(principal, handle, fmt):
 @click.option("--lang", type=LANG, help="the language of contacts added from now on")
 @click.option("--reseller", metavar="HANDLE", help="the reseller it belongs to, or `none`")
 @signed_in
-def account_edit(principal, handle, name, lang, reseller):
+def account_edit(desk, handle, name, lang, reseller):
     """Change an account's name, language or reseller."""
-    from tix.service import admin as service
-
-    row = service.edit_account(principal, handle, name=name, lang=lang, reseller=reseller)
+    row = desk.edit_account(handle, name=name, lang=lang, reseller=reseller)
     click.echo(
         f"account {row['handle']}: {row['name']}, {row['lang']}, reseller {row['reseller'] or 'none'}"
     )
@@ -127,11 +113,9 @@ def account_edit(principal, handle, name, lang, reseller):
 @click.argument("handle", required=False)
 @output.format_option(fields=shapes.CONTACT)
 @signed_in
-def contact_list(principal, handle, fmt):
+def contact_list(desk, handle, fmt):
     """List contacts, of one account (HANDLE) or of all."""
-    from tix.service import admin as service
-
-    rows = service.contacts(principal, handle)
+    rows = desk.contacts(handle)
     output.emit_rows(rows, list(shapes.CONTACT[:-1]), fmt, fields=shapes.CONTACT)
 
 
@@ -139,11 +123,9 @@ def contact_list(principal, handle, fmt):
 @click.argument("email")
 @output.format_option(fields=shapes.CONTACT)
 @signed_in
-def contact_show(principal, email, fmt):
+def contact_show(desk, email, fmt):
     """Show a contact."""
-    from tix.service import admin as service
-
-    output.emit_object(service.contact(principal, email), fmt, output.show_fields)
+    output.emit_object(desk.contact(email), fmt, output.show_fields)
 
 
 @click.command(name="edit")
@@ -154,12 +136,9 @@ def contact_show(principal, email, fmt):
 @click.option("--login/--no-login", "can_login", default=None, help="may log in to tix")
 @click.option("--owner", is_flag=True, help="make this contact the account's owner")
 @signed_in
-def contact_edit(principal, email, name, lang, ticket_emails, can_login, owner):
+def contact_edit(desk, email, name, lang, ticket_emails, can_login, owner):
     """Change a contact's name, language, ticket emails, login, or make it the owner."""
-    from tix.service import admin as service
-
-    row = service.edit_contact(
-        principal,
+    row = desk.edit_contact(
         email,
         name=name,
         lang=lang,
@@ -183,10 +162,8 @@ def _contact_active(active: bool):
     @click.command(name=verb)
     @click.argument("email")
     @signed_in
-    def command(principal, email):
-        from tix.service import admin as service
-
-        row = service.set_contact_active(principal, email, active)
+    def command(desk, email):
+        row = desk.set_contact_active(email, active)
         click.echo(f"contact {row['email']} {verb}d")
 
     command.help = (
@@ -205,11 +182,9 @@ def _contact_active(active: bool):
 @click.argument("handle", required=False)
 @output.format_option(fields=shapes.SERVICE)
 @signed_in
-def service_list(principal, handle, fmt):
+def service_list(desk, handle, fmt):
     """List services, of one account (HANDLE) or of all."""
-    from tix.service import admin as service
-
-    rows = service.services(principal, handle)
+    rows = desk.services(handle)
     output.emit_rows(rows, list(shapes.SERVICE[:-1]), fmt, fields=shapes.SERVICE)
 
 
@@ -218,11 +193,9 @@ def service_list(principal, handle, fmt):
 @click.argument("name")
 @output.format_option(fields=shapes.SERVICE)
 @signed_in
-def service_show(principal, handle, name, fmt):
+def service_show(desk, handle, name, fmt):
     """Show one of an account's services."""
-    from tix.service import admin as service
-
-    output.emit_object(service.service(principal, handle, name), fmt, output.show_fields)
+    output.emit_object(desk.service(handle, name), fmt, output.show_fields)
 
 
 AGENT = [agent_list, agent_show, agent_edit, _agent_active(False), _agent_active(True)]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import click
 
 from tix import clock, output
-from tix.errors import InvalidInput, StoreError, one_line, trim_echoes
+from tix.errors import InvalidInput, NotAllowed, NotLoggedIn, StoreError, one_line, trim_echoes
 from tix.failures import as_tix_error
 
 # Exit codes, documented in README.md and docs/cli.md.
@@ -17,14 +17,14 @@ EXIT_OK, EXIT_OTHER, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_NOT_ALLOWED = 0, 1, 2, 3
 
 @dataclass
 class AppContext:
-    """What one `tix` invocation knows: the store it talks to and who is acting. Opening the
-    store, beginning the command's transaction and signing in happen in `sign_in`, which
-    `@signed_in` commands call before their body runs; nothing else opens either."""
+    """What one `tix` invocation knows: the store (or server) it talks to and who is acting.
+    Opening the store, beginning the command's transaction and signing in happen in `sign_in`,
+    which `@signed_in` commands call before their body runs; nothing else opens either."""
 
     db_option: str | None = None
     url: str | None = None
     db: object = None
-    principal: object = None
+    desk: object = None  # LocalDesk or RemoteDesk, once signed in
     _txn: object = field(default=None, repr=False)
 
     def store_url(self) -> str:
@@ -34,11 +34,21 @@ class AppContext:
             self.url = resolve_url(self.db_option)
         return self.url
 
+    @property
+    def remote(self) -> bool:
+        """The URL names a `tix serve` server rather than a store."""
+        return self.store_url().startswith(("http://", "https://"))
+
     def open_store(self, *, require_schema: bool = True):
         """`require_schema=False` (init, db): the store may be new, and a SQLite file is
         created if missing; every other command needs an existing, migrated store."""
         from tix import migrations, store
 
+        if self.remote:
+            raise NotAllowed(
+                "this command works on the store itself, not through a server: "
+                "run it on the server's host with the store's URL"
+            )
         if self.db is None:
             url = self.store_url()
             self.db = store.connect(url, create=not require_schema)
@@ -59,19 +69,46 @@ class AppContext:
             self._txn.__enter__()
 
     def sign_in(self):
-        from tix.service import session
+        """The desk as the person whose token is saved for this URL (or TIX_TOKEN): the
+        service layer here, or the server's API when the URL is http(s)."""
+        if self.desk is None:
+            if self.remote:
+                from tix import credentials
 
-        if self.principal is None:
-            self.begin()
-            self.principal = session.current(self.store_url())
-            # tix.output and tix.messages speak the person's language from now on.
-            click.get_current_context().meta["tix.user_lang"] = self.principal.lang
-        return self.principal
+                self.desk = self.desk_for(credentials.load_token(self.store_url()) or None)
+            else:
+                from tix.service import session
+                from tix.service.local import LocalDesk
+
+                self.begin()
+                self.desk = LocalDesk(session.current(self.store_url()))
+            # tix.output speaks the person's language from now on (asked only when needed:
+            # a remote desk learns it from the server).
+            desk = self.desk
+            click.get_current_context().meta["tix.user_lang"] = lambda: desk.lang
+        return self.desk
+
+    def desk_for(self, token: str | None):
+        """The desk as the holder of `token` (`tix login` checks one before saving it)."""
+        if token is None:
+            raise NotLoggedIn.said("not-logged-in")
+        if self.remote:
+            from tix.remote import RemoteDesk
+
+            return RemoteDesk(self.store_url(), token)
+        from tix.service import session
+        from tix.service.local import LocalDesk
+
+        self.begin()
+        return LocalDesk(session.sign_in(token))
 
     def language(self) -> str:
+        """The language to tell this user something in (an error, too: never asks a server)."""
         from tix import language
 
-        return language.choose(self.principal.lang if self.principal else None)
+        principal = getattr(self.desk, "principal", None)  # a LocalDesk's
+        whoami = getattr(self.desk, "_whoami", None) or {}  # what a RemoteDesk has learnt
+        return language.choose(principal.lang if principal else whoami.get("lang"))
 
     def end(self, *, commit: bool) -> None:
         from tix import store
@@ -90,6 +127,7 @@ class AppContext:
     def close(self) -> None:
         if self.db is not None and not self.db.is_closed():
             self.db.close()
+        self.db = None
 
 
 class _Rollback(Exception):
@@ -100,7 +138,8 @@ pass_app = click.make_pass_decorator(AppContext)
 
 
 def signed_in(func):
-    """The command acts as someone: its first argument is the principal (see AppContext)."""
+    """The command acts as someone: its first argument is the desk as that person, local or
+    through a server (see AppContext.sign_in); it has every service function as a method."""
 
     @functools.wraps(func)
     def command(*args, **kwargs):

@@ -33,7 +33,7 @@ def config_set(key, value):
 
     config.set_value(key, value)
     if key == "store":
-        from tix.store import mask_url, url_password
+        from tix.urls import mask_url, url_password
 
         if url_password(value):
             click.echo(

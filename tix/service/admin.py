@@ -64,8 +64,15 @@ def add_contact(principal: Principal, handle: str, email: str, **fields) -> dict
     return {"email": contact.email, "account": handle}
 
 
-def add_service(principal: Principal, handle: str, name: str, kind: str) -> dict:
-    service = admin.add_service(principal, handle, name, kind)
+def add_service(
+    principal: Principal,
+    handle: str,
+    name: str,
+    kind: str,
+    server_ip: str | None = None,
+    mail_host: str | None = None,
+) -> dict:
+    service = admin.add_service(principal, handle, name, kind, server_ip, mail_host)
     return {"name": service.name, "kind": service.kind, "account": handle}
 
 

@@ -25,8 +25,10 @@ TICKET = (
     "closed_at",
     "close_reason",
 )
-TICKET_DETAIL = (*TICKET, "contact", "service", "messages", "attachments")
-TICKET_CREATED = (*TICKET, "findings")
+TICKET_DETAIL = (*TICKET, "contact", "service", "messages", "attachments", "diagnosis")
+TICKET_CREATED = (*TICKET, "findings", "diagnosis")
+# The account check of a ticket (null when it was not checked).
+DIAGNOSIS = ("checks", "summary", "results", "fixes")
 MESSAGE = ("author", "body", "internal", "created_at")
 ATTACHMENT = ("id", "filename", "content_type", "size", "created_at")
 EVENT = ("at", "actor", "kind", "before", "after")
@@ -96,7 +98,7 @@ def ticket(row, *, lang: str = "en") -> dict:
     )
 
 
-def ticket_detail(row, *, lang: str, messages, attachments, events=None) -> dict:
+def ticket_detail(row, *, lang: str, messages, attachments, diagnosis, events=None) -> dict:
     """`tix show`: the ticket with its thread; `events` only with --history."""
     values = dict(
         ticket(row, lang=lang),
@@ -104,14 +106,22 @@ def ticket_detail(row, *, lang: str, messages, attachments, events=None) -> dict
         service=row.service.name if row.service_id else None,
         messages=[message(m) for m in messages],
         attachments=[attachment(a) for a in attachments],
+        diagnosis=_diagnosis(diagnosis),
     )
     if events is None:
         return _checked(TICKET_DETAIL, values)
     return _checked((*TICKET_DETAIL, "events"), dict(values, events=[event(e) for e in events]))
 
 
-def ticket_created(row, *, lang: str, findings: list[str]) -> dict:
-    return _checked(TICKET_CREATED, dict(ticket(row, lang=lang), findings=list(findings)))
+def ticket_created(row, *, lang: str, findings: list[str], diagnosis) -> dict:
+    return _checked(
+        TICKET_CREATED,
+        dict(ticket(row, lang=lang), findings=list(findings), diagnosis=_diagnosis(diagnosis)),
+    )
+
+
+def _diagnosis(view: dict | None) -> dict | None:
+    return None if view is None else _checked(DIAGNOSIS, view)
 
 
 def message(row) -> dict:

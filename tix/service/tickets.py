@@ -43,12 +43,21 @@ def review_ticket(principal: Principal, new: NewTicket) -> checks.Review:
 
 
 def file_ticket(principal: Principal, new: NewTicket, review: checks.Review | None = None) -> dict:
-    """File the draft, with the assistant's findings as an internal note for the technician."""
+    """File the draft after the account check of its services (within its time budget): the
+    assistant's findings and the check's summary go into an internal note for the technician,
+    the check's results are kept with the ticket, all in the transaction that files it."""
+    from tix.service import diagnosis
+
     review = review if review is not None else review_ticket(principal, new)
-    ticket = tickets.create(principal, new, assistant_note=review.note())
+    found = diagnosis.run_for(new)
+    note = "\n".join(filter(None, [review.note(), *diagnosis.note_lines(found)])) or None
+    ticket = tickets.create(principal, new, assistant_note=note, diagnosis=found)
     ticket = tickets.get_ticket(principal, ticket.code)
     return shapes.ticket_created(
-        ticket, lang=principal.lang, findings=[f.text for f in review.findings]
+        ticket,
+        lang=principal.lang,
+        findings=[f.text for f in review.findings],
+        diagnosis=diagnosis.view(principal, ticket),
     )
 
 
@@ -74,12 +83,15 @@ def list_tickets(principal: Principal, *, search: str | None = None, **filters) 
 
 
 def show_ticket(principal: Principal, code: str, *, history: bool = False) -> dict:
+    from tix.service import diagnosis
+
     ticket = tickets.get_ticket(principal, code)
     return shapes.ticket_detail(
         ticket,
         lang=principal.lang,
         messages=tickets.thread(principal, ticket),
         attachments=tickets.attachments_of(principal, ticket),
+        diagnosis=diagnosis.view(principal, ticket),
         events=tickets.history(principal, ticket) if history else None,
     )
 

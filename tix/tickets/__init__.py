@@ -17,6 +17,7 @@ The package, by what each file holds:
     recipients   who is emailed about a ticket, and the values the templates use
     record       the writes every transition shares (event, attachments, locked re-read)
     creating     NewTicket (validated once) and create
+    checked      the account check's results and fixes on a ticket
     transitions  reply, note, close, reopen, status, reassign, auto-replies
     agents       claim_next, merge, escalate
     batch        the hourly job's reminders and auto-closes, a batch per transaction
@@ -37,6 +38,7 @@ from tix.tickets.batch import (
     remind_batch,
     reminder_delivered,
 )
+from tix.tickets.checked import log_fix, record_diagnosis, save_diagnosis
 from tix.tickets.creating import NewTicket, create, prepare
 from tix.tickets.reading import (
     account_for,

@@ -14,6 +14,7 @@ from tix.models import (
     Ticket,
 )
 from tix.store import is_postgres, transaction
+from tix.tickets.checked import save_diagnosis
 from tix.tickets.reading import account_for, department_by_slug
 from tix.tickets.recipients import agent_recipients, customer_recipients, mail_values
 from tix.tickets.record import insert_with_fresh_code, record_event, save_attachments
@@ -82,11 +83,11 @@ def prepare(
             raise InvalidInput.said(
                 "no-service", account=owner_account.handle, service=quoted(service)
             )
-    # A contact files as themselves (a reseller for a client too: the reseller opened it, and
-    # hears about it with the client's contacts); an agent files for the customer, whose owner
-    # is then the opener.
     opener = principal.contact
-    if opener is None:
+    if opener is None or opener.account_id != owner_account.id:
+        # An agent or a reseller files for the customer: the customer's owner is the opener
+        # (the ticket's contact is always one of its account's). A reseller stays the author of
+        # the first message, and is emailed about the ticket (recipients.customer_recipients).
         opener = (
             Contact.select()
             .where(Contact.account == owner_account, Contact.active == True)
@@ -114,10 +115,12 @@ def create(
     *,
     conf: settings.Settings | None = None,
     assistant_note: str | None = None,
+    diagnosis=None,
 ) -> Ticket:
     """File `new` (from `prepare`) in one transaction: the ticket, its first message and
     attachments, its event and its emails. `assistant_note`: the ticket assistant's findings
-    (tix/checks.py), filed as an internal note for the technician in the same transaction."""
+    (tix/checks.py), filed as an internal note for the technician in the same transaction;
+    `diagnosis`: the account check's results (tix.diagnosis), kept with the ticket likewise."""
     conf = conf or settings.load()
     if not new.body:
         raise InvalidInput.said("body-empty")  # a draft whose body was never written
@@ -156,6 +159,7 @@ def create(
                 "subject": subject,
             },
         )
+        save_diagnosis(ticket, diagnosis, now)
         if assistant_note:
             # Stamped after the `created` event, so the history reads in the order it happened.
             _file_assistant_note(ticket, assistant_note, clock.now())

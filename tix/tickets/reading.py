@@ -68,10 +68,18 @@ def merged_target(ticket: Ticket) -> Ticket:
     return ticket
 
 
-def thread(principal: Principal, ticket: Ticket) -> list[Message]:
-    """The ticket's messages in order; customers never receive internal notes."""
+def thread(principal: Principal, ticket: Ticket) -> list:
+    """The ticket's messages in order (author_email, body, internal, created_at); customers
+    never receive internal notes. Plain rows, not models: `tix show` and the server read only
+    these four, and building 20 models cost a third of a show."""
     query = (
-        Message.select(Message, Agent, Contact)
+        Message.select(
+            Message.id,
+            pw.fn.COALESCE(Agent.email, Contact.email, "system").alias("author_email"),
+            Message.body,
+            Message.internal,
+            Message.created_at,
+        )
         .join(Agent, pw.JOIN.LEFT_OUTER, on=(Message.author_agent == Agent.id))
         .switch(Message)
         .join(Contact, pw.JOIN.LEFT_OUTER, on=(Message.author_contact == Contact.id))
@@ -80,7 +88,7 @@ def thread(principal: Principal, ticket: Ticket) -> list[Message]:
     )
     if not principal.agent:
         query = query.where(Message.internal == False)
-    return list(query)
+    return list(query.namedtuples())
 
 
 def attachments_of(principal: Principal, ticket: Ticket) -> list[Attachment]:

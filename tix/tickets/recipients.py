@@ -1,5 +1,7 @@
 """Who is emailed about a ticket, and what the templates say about it."""
 
+import peewee as pw
+
 from tix import mail
 from tix.auth import Principal
 from tix.models import (
@@ -8,22 +10,24 @@ from tix.models import (
     AgentDepartment,
     Contact,
     Department,
+    Message,
     Ticket,
     Watcher,
 )
 
 
 def customer_recipients(ticket: Ticket) -> list[mail.Recipient]:
-    """The contact who opened the ticket (a reseller, for a client's ticket), the account
-    owner, and every contact with ticket emails on; nobody else, each once, and nobody
-    deactivated."""
+    """A reseller who filed the ticket for its client, the account owner, the contact who
+    opened the ticket, and every contact with ticket emails on; nobody else, each once, and
+    nobody deactivated."""
     return customer_recipients_of([ticket])[ticket.id]
 
 
 def customer_recipients_of(batch: list[Ticket]) -> dict[int, list[mail.Recipient]]:
-    """customer_recipients of many tickets (a tix-jobs batch) in one query."""
+    """customer_recipients of many tickets (a tix-jobs batch) in two queries."""
     if not batch:
         return {}
+    filers = _filers_of(batch)
     contacts = (
         Contact.select(
             Contact.id,
@@ -41,7 +45,7 @@ def customer_recipients_of(batch: list[Ticket]) -> dict[int, list[mail.Recipient
                     Contact.account.in_(sorted({t.account_id for t in batch}))
                     & ((Contact.is_owner == True) | (Contact.ticket_emails == True))
                 )
-                | Contact.id.in_(sorted({t.contact_id for t in batch}))
+                | Contact.id.in_(sorted({t.contact_id for t in batch} | set(filers.values())))
             )
         )
         .order_by(Contact.is_owner.desc(), Contact.id)
@@ -54,11 +58,12 @@ def customer_recipients_of(batch: list[Ticket]) -> dict[int, list[mail.Recipient
     result = {}
     for ticket in batch:
         seen, recipients = set(), []
-        opener = by_id.get(ticket.contact_id)
-        # A reseller who opened a client's ticket belongs to another account: named first.
-        outside = [opener] if opener is not None and opener.account_id != ticket.account_id else []
+        filer = by_id.get(filers.get(ticket.id))
+        # A reseller who filed a client's ticket belongs to another account: named first.
+        outside = [filer] if filer is not None and filer.account_id != ticket.account_id else []
         for contact in outside + by_account.get(ticket.account_id, []):
-            if not (contact.is_owner or contact.ticket_emails or contact.id == ticket.contact_id):
+            wanted = contact.is_owner or contact.ticket_emails or contact.id == ticket.contact_id
+            if not (wanted or contact is filer):
                 continue  # fetched for another ticket of the batch that this contact opened
             key = contact.email.lower()
             if key not in seen:
@@ -66,6 +71,19 @@ def customer_recipients_of(batch: list[Ticket]) -> dict[int, list[mail.Recipient
                 recipients.append(mail.Recipient(contact.email, contact.name, contact.lang))
         result[ticket.id] = recipients
     return result
+
+
+def _filers_of(batch: list[Ticket]) -> dict[int, int]:
+    """ticket id -> the contact who wrote its first message (who filed it), where one did."""
+    first = (
+        Message.select(pw.fn.MIN(Message.id))
+        .where(Message.ticket.in_(sorted({t.id for t in batch})))
+        .group_by(Message.ticket)
+    )
+    rows = Message.select(Message.ticket, Message.author_contact).where(
+        Message.id.in_(first), Message.author_contact.is_null(False)
+    )
+    return {row.ticket_id: row.author_contact_id for row in rows}
 
 
 def agent_recipients(ticket: Ticket, exclude: Principal | None = None) -> list[mail.Recipient]:
