@@ -140,9 +140,9 @@ class ServedDesk(Desk):
         if not self.url.startswith("postgresql"):
             return
         import deskdb
+        from tix.jobs import mail_requests
 
         from tix import settings
-        from tix.jobs import mail_requests
 
         with deskdb.opened(self.url):
             mail_requests.render(settings.load())

@@ -200,6 +200,10 @@ def show_ticket(obj: dict, lang: str = "en") -> None:
     if obj.get("diagnosis"):
         click.echo("")
         click.echo("\n".join(diagnosis_lines(obj["diagnosis"], lang)))
+    if obj.get("held"):
+        click.echo("\nheld by mail-in (nothing proved the sender; not filed):")
+        for item in obj["held"]:
+            click.echo(printable(held_line(item, with_target=False)))
     if obj.get("events") is not None:
         click.echo("\nhistory:")
         for event in obj["events"]:
@@ -209,6 +213,20 @@ def show_ticket(obj: dict, lang: str = "en") -> None:
             elif event["before"] or event["after"]:
                 change = f" {_compact(event['before'] or event['after'])}"
             click.echo(f"  {event['at']}  {event['actor']}  {event['kind']}{change}")
+
+
+def held_line(item: dict, *, with_target: bool = True) -> str:
+    """One held message (shapes.held_mail) on one line."""
+    target = ""
+    if with_target:
+        target = (
+            f"reply to {item['ticket']}  " if item["ticket"] else f"new in {item['department']}  "
+        )
+    asked = "asked to confirm" if item["asked"] else "not asked"
+    return (
+        f"  #{item['id']} {item['received_at']}  {item['sender']}  {target}"
+        f"{item['subject']!r}  ({item['reason']}; {asked})"
+    )
 
 
 def _compact(values: dict) -> str:

@@ -49,6 +49,7 @@ OUTBOX = (
     "message_id",
 )
 SLA = ("department", "priority", "first_response", "next_response", "resolution")
+HELD = ("id", "received_at", "sender", "kind", "ticket", "department", "subject", "reason", "asked")
 
 
 def _checked(keys: tuple, values: dict) -> dict:
@@ -81,8 +82,11 @@ def ticket(row, *, lang: str = "en") -> dict:
     )
 
 
-def ticket_detail(row, *, lang: str, messages, attachments, diagnosis, events=None) -> dict:
-    """`tix show`: the ticket with its thread; `events` only with --history."""
+def ticket_detail(
+    row, *, lang: str, messages, attachments, diagnosis, events=None, held=None
+) -> dict:
+    """`tix show`: the ticket with its thread; `held` for agents only, `events` only with
+    --history."""
     values = dict(
         ticket(row, lang=lang),
         contact=row.contact.email,
@@ -91,9 +95,31 @@ def ticket_detail(row, *, lang: str, messages, attachments, diagnosis, events=No
         attachments=[attachment(a) for a in attachments],
         diagnosis=_diagnosis(diagnosis),
     )
+    keys = TICKET_DETAIL
+    if held is not None:
+        keys, values["held"] = (*keys, "held"), [held_mail(h) for h in held]
     if events is None:
-        return _checked(TICKET_DETAIL, values)
-    return _checked((*TICKET_DETAIL, "events"), dict(values, events=[event(e) for e in events]))
+        return _checked(keys, values)
+    return _checked((*keys, "events"), dict(values, events=[event(e) for e in events]))
+
+
+def held_mail(row) -> dict:
+    """A message mail-in holds (row from tix.held.waiting, with ticket_code and
+    department_slug): `tix show` for agents, `tix-jobs mail-in --held`."""
+    return _checked(
+        HELD,
+        {
+            "id": row.id,
+            "received_at": iso(row.received_at),
+            "sender": row.sender,
+            "kind": row.kind,
+            "ticket": row.ticket_code,
+            "department": row.department_slug,
+            "subject": row.subject,
+            "reason": row.reason,
+            "asked": bool(row.notified),
+        },
+    )
 
 
 def ticket_created(row, *, lang: str, findings: list[str], diagnosis) -> dict:

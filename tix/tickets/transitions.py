@@ -16,6 +16,7 @@ from tix.models import (
 from tix.store import transaction
 from tix.tickets.reading import department_by_slug, merged_target
 from tix.tickets.recipients import (
+    agent_recipient,
     agent_recipients,
     customer_recipients,
     mail_values,
@@ -297,9 +298,7 @@ def reassign(
         if changes.get("assignee") and changes["assignee"] != principal.agent.id:
             mail.queue(
                 kind="agent-assigned",
-                recipients=[
-                    mail.Recipient(new_assignee.email, new_assignee.name, new_assignee.lang)
-                ],
+                recipients=[agent_recipient(new_assignee)],
                 values=mail_values(ticket),
                 ticket=ticket,
                 conf=conf,
