@@ -188,11 +188,11 @@ def test_customer_reply_to_a_closed_ticket_reopens_it(desk, frozen):
     ticket = deskdb.ticket(desk.url, code)
     assert ticket.status == "open"
     assert (ticket.closed_at, ticket.closed_by, ticket.close_reason) == (None, None, None)
-    # One change, one event: the reply reopened the ticket.
+    # One change, one event: the reply reopened the ticket, and the agents hear it reopened.
     assert watch.events == [
         ("reopened", "contact:owner@alpha.test", {"status": "closed"}, {"status": "open"}),
     ]
-    assert watch.mail() == {"agent-customer-reply": HOSTING_AGENTS}
+    assert watch.mail() == {"reopened": HOSTING_AGENTS}
 
 
 def test_internal_note_changes_nothing_and_mails_nobody(desk, frozen):

@@ -4,39 +4,42 @@
         from a contact of the ticket's account or its assigned agent -> tickets.reply
     a new message to a department address from a known contact      -> tickets.create
     an automatic message (out-of-office, bounce, list)               -> an event, nothing else
+    a reply or new ticket nothing proves is from its From           -> held (tix/held.py)
+    an answer to "did you send this?" (its reply key)               -> the held message filed
     anything else                                                    -> refused, with a notice
 
-Each outcome is one transaction together with its row in `inbound_mail`, whose unique
-Message-ID makes a redelivered message a no-op. "No such ticket" and "not your ticket" are
-refused with the very same notice, which never names a ticket. The lifecycle rules themselves
-(reopening a closed ticket, the emails a reply causes) are tix/tickets.py's, not repeated here.
+Who sent a message is proven by a reply key or our MTA's DMARC/DKIM verdict, never by its From
+header alone: tix/mailtrust.py decides. Each outcome is one transaction together with its row
+in `inbound_mail`, whose unique Message-ID makes a redelivered message a no-op. "No such
+ticket" and "not your ticket" are refused with the very same notice, which never names a
+ticket. The lifecycle rules themselves (reopening a closed ticket, the emails a reply causes)
+are tix/tickets.py's, not repeated here.
 """
 
-import hashlib
-import re
-from dataclasses import dataclass, field
-from email.message import Message
+from dataclasses import dataclass
 from email.utils import parseaddr
 
 import peewee as pw
 
-from tix import clock, codes, mail, mailparse, settings, tickets
-from tix.auth import Principal
+from tix import clock, held, mail, replykeys, settings, tickets
 from tix.errors import InvalidInput, NotAllowed
-from tix.inbound_limits import lock_sender as _lock_sender
-from tix.inbound_limits import window_text as _window_text
 from tix.mailparse import auto_reason, html_to_text  # noqa: F401  (tix.inbound's API)
-from tix.models import Agent, Contact, Department, InboundMail, Outbox, Ticket
-from tix.quotes import footer_patterns, trim_reply, trim_signature
-from tix.store import transaction
+from tix.mailtext import (
+    Incoming,
+    body_for_ticket,
+    files,
+    message_key,
+    parse,
+    reply_text,
+    subject_for_ticket,
+    text_for_ticket,
+)
+from tix.mailtrust import Decision, author_for, contact_for, decide, find_ticket
+from tix.models import Agent, Department, InboundMail, Outbox, Ticket
+from tix.quotes import trim_reply  # noqa: F401  (tix.inbound's API)
+from tix.store import dialect, transaction
 
-OUTCOMES = ("reply", "created", "auto-reply", "refused", "flood", "ignored")
-# Message-IDs longer than this are recorded as a hash: any length still dedupes.
-MESSAGE_ID_STORED_MAX = 255
-SUBJECT_CODE = re.compile(r"\[\s*#?([0-9A-Za-z]{4}-?[0-9A-Za-z]{4})\s*\]")
-EMPTY_BODY = "(no text in the email; the original message is attached)"
-TRUNCATED = "\n\n[... cut at the length limit; the original message is attached]"
-_FORWARD = re.compile(r"^\s*(fwd?|rv|reenv)\s*:", re.I)
+OUTCOMES = ("reply", "created", "auto-reply", "held", "refused", "flood", "ignored")
 
 
 @dataclass
@@ -54,109 +57,7 @@ class Outcome:
         return self.outcome in ("refused", "flood")
 
 
-@dataclass
-class Incoming:
-    raw: bytes
-    msg: Message
-    sender: str  # the From address, lower case; "" when there is none (or it is not trusted)
-    subject: str
-    message_id: str | None
-    references: list[str]  # ids in In-Reply-To and References
-    recipients: set[str]  # To, Cc, Delivered-To, X-Original-To (lower case)
-    auto_reason: str | None  # why this is an automatic message, or None
-    embedded_ids: list[str] = field(default_factory=list)  # a bounce's copy of what we sent
-    parsed: mailparse.ParsedMail | None = None  # everything tix/mailparse read
-
-
-# -- reading a message (tix/mailparse.py reads; tix/quotes.py trims) --------------------------
-
-
-def parse(raw: bytes, limits: settings.MailInSettings | None = None) -> Incoming:
-    """InvalidInput for input that is no message, or one nested too deep to read."""
-    spam_score = limits.spam_score if limits else mailparse.SPAM_SCORE
-    parsed = mailparse.parse(raw, spam_score=spam_score)
-    return Incoming(
-        raw=raw,
-        msg=parsed.msg,
-        sender=parsed.sender or "",
-        subject=parsed.subject,
-        message_id=parsed.message_id,
-        references=parsed.references,
-        recipients=parsed.recipients,
-        auto_reason=parsed.auto_reason,
-        embedded_ids=parsed.embedded_ids,
-        parsed=parsed,
-    )
-
-
-def message_key(message_id: str | None) -> str | None:
-    """What `inbound_mail` records for a Message-ID: itself, or a hash of a long one."""
-    if message_id is None or len(message_id) <= MESSAGE_ID_STORED_MAX:
-        return message_id
-    return f"<sha256-{hashlib.sha256(message_id.encode('utf-8', 'surrogatepass')).hexdigest()}>"
-
-
-def _reply_text(incoming: Incoming, limits: settings.MailInSettings | None, conf) -> str:
-    footers = footer_patterns(limits.footers) if limits and limits.footers else None
-    # Text past twice the body limit would be cut anyway: not worth copying while trimming.
-    return trim_reply(incoming.parsed.text[: 2 * conf.body_max_chars], footers)
-
-
-# -- deciding -------------------------------------------------------------------------------
-
-
-def _contact(address: str) -> Contact | None:
-    """The active contact with this address (a deactivated one writes like a stranger)."""
-    if not address:
-        return None
-    return Contact.get_or_none(pw.fn.LOWER(Contact.email) == address, Contact.active == True)
-
-
-def _author(ticket: Ticket, address: str) -> Principal | None:
-    """Who may write to this ticket by email: a contact who may see it (of its account, or its
-    reseller's), or its assignee."""
-    contact = _contact(address)
-    if contact is not None and Principal(contact=contact).can_see_account(ticket.account_id):
-        return Principal(contact=contact)
-    if ticket.assignee_id and address:
-        agent = Agent.get_or_none(pw.fn.LOWER(Agent.email) == address, Agent.active == True)
-        if agent is not None and agent.id == ticket.assignee_id:
-            return Principal(agent=agent)
-    return None
-
-
-def find_ticket(incoming: Incoming, conf: settings.Settings) -> tuple[Ticket | None, bool, bool]:
-    """(ticket, named, proven): `named` when the message names a ticket at all (a code in the
-    subject or a thread id, even of no ticket); `proven` when it answers a Message-ID tix
-    generated (random, so knowing it proves the sender received that email)."""
-    sent_ids = incoming.references + incoming.embedded_ids
-    if sent_ids:
-        row = (
-            Outbox.select(Outbox.ticket)
-            .where(Outbox.message_id.in_(sent_ids), Outbox.ticket.is_null(False))
-            .first()
-        )
-        if row is not None:
-            return Ticket.get_by_id(row.ticket_id), True, True
-    thread = re.compile(rf"<ticket-([0-9A-Za-z-]{{8,9}})@{re.escape(conf.mail_domain)}>", re.I)
-    named = []
-    for ref in incoming.references:
-        match = thread.fullmatch(ref)
-        if match:
-            named.append(match[1])
-    named += SUBJECT_CODE.findall(incoming.subject)
-    for typed in named:
-        code = codes.normalize(typed)
-        if code:
-            return Ticket.get_or_none(Ticket.code == code), True, False
-    return None, bool(named), False
-
-
-def _department_for(incoming: Incoming) -> Department | None:
-    for dept in Department.select().where(Department.email.is_null(False)).order_by(Department.id):
-        if dept.email.strip().lower() in incoming.recipients:
-            return dept
-    return None
+# -- recording and answering -----------------------------------------------------------------
 
 
 def _own_addresses(conf: settings.Settings) -> set[str]:
@@ -181,8 +82,41 @@ def _record(
     )
 
 
+def _lock_sender(sender: str) -> None:
+    """Serialise messages from one sender so two deliveries at once cannot both pass the flood
+    limit (SQLite's BEGIN IMMEDIATE already serialises every writer). On PostgreSQL a row of
+    job_locks, which the application role cannot lock (an advisory lock it could), for one of
+    65536 buckets of senders; waited for at most TIX_BUSY_TIMEOUT, after which mail-in defers the
+    message (exit 75) rather than hang."""
+    db = InboundMail._meta.database.obj
+    if dialect(db) == "postgresql":
+        import hashlib
+
+        from tix.store import busy_timeout_ms
+
+        bucket = hashlib.sha256(sender.encode("utf-8", "surrogatepass")).hexdigest()[:4]
+        db.execute_sql(f"SET LOCAL lock_timeout = {busy_timeout_ms():d}")
+        db.execute_sql(
+            "INSERT INTO job_locks (name) VALUES (%s)"
+            " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name",
+            (f"mail-in:{bucket}",),
+        )
+
+
+def _window_text(window, lang: str) -> str:
+    minutes = int(window.total_seconds() // 60)
+    if minutes and minutes % 60 == 0:
+        hours = minutes // 60
+        return (
+            f"{hours} {'horas' if lang == 'es' else 'hours'}"
+            if hours != 1
+            else ("hora" if lang == "es" else "hour")
+        )
+    return f"{minutes} {'minutos' if lang == 'es' else 'minutes'}"
+
+
 def _recipient_for(address: str) -> mail.Recipient:
-    contact = _contact(address)
+    contact = contact_for(address)
     if contact is not None:
         return mail.Recipient(contact.email, contact.name, contact.lang)
     agent = Agent.get_or_none(pw.fn.LOWER(Agent.email) == address)
@@ -257,28 +191,7 @@ def _refuse(
     )
 
 
-def _body_for_ticket(text: str, conf: settings.Settings) -> str:
-    text = text.strip()
-    if not text:
-        return EMPTY_BODY
-    text = text.replace("\x00", "")
-    if len(text) > conf.body_max_chars:
-        text = text[: conf.body_max_chars - len(TRUNCATED)] + TRUNCATED
-    return text
-
-
-def _files(incoming: Incoming) -> list[tickets.NewAttachment]:
-    stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
-    found = [
-        tickets.NewAttachment(a.filename, a.data, a.content_type)
-        for a in incoming.parsed.attachments
-    ]
-    return found + [tickets.NewAttachment(f"email-{stamp}.eml", incoming.raw, "message/rfc822")]
-
-
-def _subject_for_ticket(subject: str) -> str:
-    cleaned = mail.header_safe(subject, tickets.SUBJECT_MAX)
-    return cleaned or "(no subject)"
+# -- filing ---------------------------------------------------------------------------------
 
 
 def handle(
@@ -307,31 +220,30 @@ def handle(
             _record(incoming, "ignored")
         return Outcome("ignored", f"mail from tix's own address {incoming.sender}: dropped")
 
-    ticket, named, proven = find_ticket(incoming, conf)
     if incoming.auto_reason:
+        ticket, _, proven = find_ticket(incoming, conf)
         return _automatic(incoming, ticket, proven)
-    author = _author(ticket, incoming.sender) if ticket is not None else None
-    if author is not None:
-        return _reply(incoming, ticket, author, conf, limits)
-    # A ticket named that this sender may not write to reads exactly like one that does not
-    # exist: both fall through to the department route, and are refused outside it.
-    dept = _department_for(incoming)
-    contact = _contact(incoming.sender)
-    if dept is None or contact is None:
-        if named or ticket is not None:
-            why = "may not write to the ticket it names (or there is none)"
-        elif dept is not None:
-            why = "is not a contact"
-        else:
-            why = "names no ticket and wrote to no department address"
-        return _refuse(incoming, conf, limits, detail=f"{incoming.sender or '<>'} {why}")
-    return _create(incoming, dept, contact, conf, limits)
+    decision = decide(incoming, conf, limits)
+    if decision.key is not None:
+        # Proven by its key: it is that person's, wherever it came from; and the copy kept on
+        # the ticket (which others read) keeps no key to mail in with.
+        incoming.sender = decision.author.email.lower()
+        incoming.raw = replykeys.redact(incoming.raw, decision.used_keys)
+    if decision.action == "confirm":
+        return _confirm(incoming, decision, conf, limits)
+    if decision.action == "reply":
+        return _reply(incoming, decision, conf, limits)
+    if decision.action == "create":
+        return _create(incoming, decision, conf, limits)
+    if decision.action == "hold":
+        return _hold(incoming, decision, conf, limits)
+    return _refuse(incoming, conf, limits, detail=f"{incoming.sender or '<>'} {decision.why}")
 
 
 def _automatic(incoming: Incoming, ticket: Ticket | None, proven: bool) -> Outcome:
     """Logged on the ticket when it is about one the sender may write to (or answers an email
     tix sent, as a bounce does); otherwise dropped. Never answered either way."""
-    author = _author(ticket, incoming.sender) if ticket is not None else None
+    author = author_for(ticket, incoming.sender) if ticket is not None else None
     if ticket is None or not (proven or author):
         with transaction():
             _record(incoming, "ignored")
@@ -358,38 +270,40 @@ def _automatic(incoming: Incoming, ticket: Ticket | None, proven: bool) -> Outco
     )
 
 
-def _reply(incoming, ticket, author, conf, limits) -> Outcome:
-    body = _body_for_ticket(_reply_text(incoming, limits, conf), conf)
+def _reply(incoming: Incoming, decision: Decision, conf, limits, *, answer=None) -> Outcome:
+    """File a reply. `answer`: the confirmation that files the decision's held message (and
+    `incoming` is that message): the answer is what is recorded and told, and it files once."""
+    record, ticket, author = answer or incoming, decision.ticket, decision.author
+    body = body_for_ticket(reply_text(incoming, limits, conf), conf)
     try:
         with transaction():
-            message = tickets.reply(author, ticket, body, attachments=_files(incoming), conf=conf)
-            _record(incoming, "reply", ticket=message.ticket_id)
+            message = tickets.reply(author, ticket, body, attachments=files(incoming), conf=conf)
+            _proven(decision, message.ticket_id)
+            _record(record, "reply", ticket=message.ticket_id)
     except (InvalidInput, NotAllowed) as exc:
         # The sender may write to this ticket, so telling them why is no leak.
         return _refuse(
-            incoming,
+            record,
             conf,
             limits,
             kind="mail-not-filed",
             reason=str(exc),
             detail=f"reply to {ticket.code} not filed: {exc}",
         )
-    except pw.IntegrityError:
-        return Outcome("ignored", f"{incoming.message_id} was already handled")
+    except (pw.IntegrityError, held.AlreadyFiled):
+        return Outcome("ignored", f"{record.message_id} was already handled")
     code = Ticket.get_by_id(message.ticket_id).code
-    return Outcome("reply", f"reply from {incoming.sender} filed on {code}", code=code)
+    return Outcome(
+        "reply", f"reply from {author.email} filed on {code} ({decision.why})", code=code
+    )
 
 
-def _create(incoming, dept, contact, conf, limits) -> Outcome:
+def _create(incoming: Incoming, decision: Decision, conf, limits, *, answer=None) -> Outcome:
     from tix import checks
 
-    principal = Principal(contact=contact)
-    subject = _subject_for_ticket(incoming.subject)
-    if _FORWARD.match(incoming.subject):
-        text = trim_signature(incoming.parsed.text)
-    else:
-        text = _reply_text(incoming, limits, conf)
-    body = _body_for_ticket(text, conf)
+    record, dept, principal = answer or incoming, decision.department, decision.author
+    subject = subject_for_ticket(incoming.subject)
+    body = body_for_ticket(text_for_ticket(incoming, limits, conf), conf)
     try:
         new = tickets.prepare(
             principal,
@@ -397,25 +311,86 @@ def _create(incoming, dept, contact, conf, limits) -> Outcome:
             priority="medium",
             subject=subject,
             body=body,
-            attachments=_files(incoming),
+            attachments=files(incoming),
             conf=conf,
         )
         review = checks.review(principal, new)
         with transaction():
-            _lock_sender(incoming.sender)
-            opened = (
-                InboundMail.select()
-                .where(
-                    InboundMail.sender == incoming.sender,
-                    InboundMail.outcome == "created",
-                    InboundMail.received_at >= clock.now() - limits.flood_window,
-                )
-                .count()
-            )
-            if opened >= limits.flood_limit:
+            _lock_sender(record.sender)
+            if _opened(record.sender, limits) >= limits.flood_limit:
                 raise _Flood()
             ticket = tickets.create(principal, new, conf=conf, assistant_note=review.note())
-            _record(incoming, "created", ticket=ticket)
+            _proven(decision, ticket.id)
+            _record(record, "created", ticket=ticket)
+    except _Flood:
+        return _refuse(
+            record,
+            conf,
+            limits,
+            kind="mail-flood",
+            outcome="flood",
+            detail=f"{record.sender} opened {limits.flood_limit} tickets in "
+            f"{_window_text(limits.flood_window, 'en')}: not filed",
+        )
+    except InvalidInput as exc:
+        return _refuse(
+            record,
+            conf,
+            limits,
+            kind="mail-not-filed",
+            reason=str(exc),
+            detail=f"new ticket not filed: {exc}",
+        )
+    except (pw.IntegrityError, held.AlreadyFiled):
+        return Outcome("ignored", f"{record.message_id} was already handled")
+    return Outcome(
+        "created", f"{record.sender} opened {ticket.code} in {dept.slug}", code=ticket.code
+    )
+
+
+def _proven(decision: Decision, ticket_id: int) -> None:
+    """Within the filing transaction: the key's last use, and a held message filed once."""
+    if decision.held is not None:
+        held.mark_filed(decision.held, ticket_id)
+    if decision.key is not None:
+        replykeys.mark_used(decision.key)
+
+
+def _opened(sender: str, limits) -> int:
+    """New tickets this sender opened (or asked to, held) in the flood window."""
+    return (
+        InboundMail.select()
+        .where(
+            InboundMail.sender == sender,
+            (InboundMail.outcome == "created")
+            | ((InboundMail.outcome == "held") & InboundMail.ticket.is_null()),
+            InboundMail.received_at >= clock.now() - limits.flood_window,
+        )
+        .count()
+    )
+
+
+class _Flood(Exception):
+    """Raised inside the transaction to roll it back when the sender is over the limit."""
+
+
+# -- held messages ----------------------------------------------------------------------------
+
+
+def _hold(incoming: Incoming, decision: Decision, conf, limits) -> Outcome:
+    """Kept, not filed; the person it claims to be from is asked, once, whether they sent it."""
+    ticket = decision.ticket
+    what = f"reply to {ticket.code}" if ticket is not None else "new ticket"
+    try:
+        with transaction():
+            _lock_sender(incoming.sender)
+            if ticket is None and _opened(incoming.sender, limits) >= limits.flood_limit:
+                raise _Flood()
+            notify = _may_notify(incoming, conf, limits)
+            row = held.store(incoming, decision, notified=notify)
+            if notify:
+                held.queue_notice(row, decision.author, conf)
+            _record(incoming, "held", ticket=ticket, notified=notify)
     except _Flood:
         return _refuse(
             incoming,
@@ -423,24 +398,27 @@ def _create(incoming, dept, contact, conf, limits) -> Outcome:
             limits,
             kind="mail-flood",
             outcome="flood",
-            detail=f"{incoming.sender} opened {limits.flood_limit} tickets in "
-            f"{_window_text(limits.flood_window, 'en')}: not filed",
-        )
-    except InvalidInput as exc:
-        return _refuse(
-            incoming,
-            conf,
-            limits,
-            kind="mail-not-filed",
-            reason=str(exc),
-            detail=f"new ticket not filed: {exc}",
+            detail=f"{incoming.sender} asked for {limits.flood_limit} tickets in "
+            f"{_window_text(limits.flood_window, 'en')}: not kept",
         )
     except pw.IntegrityError:
         return Outcome("ignored", f"{incoming.message_id} was already handled")
+    asked = f"asked {incoming.sender} to confirm" if notify else "not answered"
     return Outcome(
-        "created", f"{incoming.sender} opened {ticket.code} in {dept.slug}", code=ticket.code
+        "held",
+        f"{what} from {incoming.sender} held as #{row.id} ({decision.why}); {asked}",
+        code=ticket.code if ticket is not None else None,
+        notified=notify,
     )
 
 
-class _Flood(Exception):
-    """Raised inside the transaction to roll it back when the sender is over the limit."""
+def _confirm(answer: Incoming, decision: Decision, conf, limits) -> Outcome:
+    """An answer to "did you send this?": the held message is filed as its person, once."""
+    if decision.held.filed_at is not None:
+        with transaction():
+            _record(answer, "ignored")
+        return Outcome("ignored", f"held message #{decision.held.id} was already filed")
+    content = parse(bytes(decision.held.raw), limits)
+    if decision.ticket is None:
+        return _create(content, decision, conf, limits, answer=answer)
+    return _reply(content, decision, conf, limits, answer=answer)

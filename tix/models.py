@@ -285,6 +285,50 @@ class InboundMail(BaseModel):
         indexes = ((("sender", "received_at"), False),)
 
 
+# -- email in a forger cannot use (migration 0013) ---------------------------------------------
+
+
+class HeldMail(BaseModel):
+    """A message mail-in kept without filing it: nothing proved its sender (no reply key, no
+    trusted DMARC verdict). Filed only when that person answers the keyed "did you send this?"."""
+
+    message_id = pw.TextField(null=True)
+    sender = pw.TextField()  # the From address it claims, lower case
+    received_at = pw.DateTimeField()
+    kind = pw.TextField()  # "reply" (to `ticket`) or "new" (a ticket in `department`)
+    ticket = pw.ForeignKeyField(Ticket, column_name="ticket_id", null=True)
+    department = pw.ForeignKeyField(Department, column_name="department_id", null=True)
+    contact = pw.ForeignKeyField(Contact, column_name="contact_id", null=True)
+    agent = pw.ForeignKeyField(Agent, column_name="agent_id", null=True)
+    subject = pw.TextField()
+    reason = pw.TextField()
+    raw = pw.BlobField()
+    notified = pw.BooleanField(default=False)
+    filed_at = pw.DateTimeField(null=True)
+    filed_ticket = pw.ForeignKeyField(Ticket, column_name="filed_ticket_id", null=True, backref="+")
+
+    class Meta:
+        table_name = "held_mail"
+        indexes = ((("ticket",), False),)
+
+
+class ReplyKey(BaseModel):
+    """The sha256 of a key one email carried (tix/replykeys.py): a reply bringing the key back
+    is that person's, on that ticket (or, with `held`, confirms that held message)."""
+
+    key_hash = pw.TextField(primary_key=True)
+    ticket = pw.ForeignKeyField(Ticket, column_name="ticket_id", null=True)
+    held = pw.ForeignKeyField(HeldMail, column_name="held_id", null=True)
+    contact = pw.ForeignKeyField(Contact, column_name="contact_id", null=True)
+    agent = pw.ForeignKeyField(Agent, column_name="agent_id", null=True)
+    created_at = pw.DateTimeField()
+    used_at = pw.DateTimeField(null=True)
+    revoked_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "reply_keys"
+
+
 # -- the account check (migration 0011) ---------------------------------------------------------
 
 
@@ -326,4 +370,6 @@ ALL_MODELS = [
     EscalationFiring,
     InboundMail,
     DiagnosisResult,
+    HeldMail,
+    ReplyKey,
 ]

@@ -1,15 +1,15 @@
 """Every way tix prints: a table for people, JSON or CSV for scripts (keys documented in
 docs/cli.md), `--json FIELDS` to pick keys as gh does; and how it reaches a terminal: text from
-customers made harmless, colour unless NO_COLOR or TERM=dumb, long output through a pager."""
+customers made harmless, colour and the pager (tix/terminal.py)."""
 
 import csv
 import io
 import json
-import os
 import re
-import sys
 
 import click
+
+from tix.terminal import colour_off, page, pager_command  # noqa: F401  (printing's own API)
 
 FORMATS = ("table", "json", "csv")
 _JSON_FIELDS = "tix.json_fields"  # click's context meta: the keys `--json` picked
@@ -334,6 +334,10 @@ def show_ticket(obj: dict, lang: str = "en") -> None:
             )
     if obj.get("diagnosis"):
         out += ["", *diagnosis_lines(obj["diagnosis"], lang)]
+    if obj.get("held"):
+        out.append("\nheld by mail-in (nothing proved the sender; not filed):")
+        for item in obj["held"]:
+            out.append(printable(held_line(item, with_target=False), keep_lines=False))
     if obj.get("events") is not None:
         out.append("\nhistory:")
         for event in obj["events"]:
@@ -344,6 +348,20 @@ def show_ticket(obj: dict, lang: str = "en") -> None:
                 change = f" {_compact(event['before'] or event['after'])}"
             out.append(line(f"  {event['at']}  {event['actor']}  {event['kind']}{change}"))
     page("\n".join(out))
+
+
+def held_line(item: dict, *, with_target: bool = True) -> str:
+    """One held message (shapes.held_mail) on one line."""
+    target = ""
+    if with_target:
+        target = (
+            f"reply to {item['ticket']}  " if item["ticket"] else f"new in {item['department']}  "
+        )
+    asked = "asked to confirm" if item["asked"] else "not asked"
+    return (
+        f"  #{item['id']} {item['received_at']}  {item['sender']}  {target}"
+        f"{item['subject']!r}  ({item['reason']}; {asked})"
+    )
 
 
 def _compact(values: dict) -> str:
@@ -368,75 +386,3 @@ def show_fields(obj: dict) -> None:
         else:
             out.append(f"{key}: {_cell(value)}")
     page("\n".join(out))
-
-
-# -- the terminal: colour and pager -----------------------------------------------------------
-
-
-def colour_off() -> bool:
-    """NO_COLOR (any value but empty, no-color.org) or TERM=dumb: no colour, anywhere."""
-    return bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
-
-
-def pager_command() -> str | None:
-    """The pager for this terminal: TIX_PAGER, else `pager` in the config file, else PAGER, else
-    `less -FRX`; None when stdout is not a terminal, or the pager is empty or `cat`."""
-    if not sys.stdout.isatty():
-        return None
-    from tix import config
-
-    command = config.effective("pager")
-    if command is None:
-        command = os.environ.get("PAGER")
-    if command is None:
-        command = "less -FRX"
-    return None if command.strip() in ("", "cat") else command
-
-
-def _screen_lines(text: str) -> tuple[int, int]:
-    """(lines the text takes, lines the terminal has)."""
-    import shutil
-
-    columns, rows = shutil.get_terminal_size()
-    taken = sum(
-        max(1, -(-len(click.unstyle(line)) // max(columns, 1))) for line in text.split("\n")
-    )
-    return taken, rows
-
-
-def page(text: str) -> None:
-    """Print `text`; on a terminal, through the pager when it is longer than the screen."""
-    command = pager_command()
-    if command is not None:
-        taken, rows = _screen_lines(text)
-        if taken >= rows and _run_pager(command, text):
-            return
-    click.echo(text)
-
-
-def _run_pager(command: str, text: str) -> bool:
-    import shlex
-    import subprocess
-
-    ctx = click.get_current_context(silent=True)
-    if (ctx is not None and ctx.color is False) or colour_off():
-        text = click.unstyle(text)
-    env = dict(os.environ)
-    env.setdefault("LESS", "FRX")  # as gh does: a PAGER=less still shows colour and exits
-    env.setdefault("LV", "-c")
-    try:
-        process = subprocess.Popen(shlex.split(command), stdin=subprocess.PIPE, env=env)
-    except (OSError, ValueError):
-        return False  # no such pager: print as usual
-    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-    try:
-        process.stdin.write((text + "\n").encode(encoding, "replace"))
-        process.stdin.close()
-    except OSError:  # the reader quit before the end (q in less)
-        pass
-    while True:
-        try:
-            process.wait()
-            return True
-        except KeyboardInterrupt:  # Ctrl-C belongs to the pager
-            continue

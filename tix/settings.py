@@ -158,6 +158,11 @@ class MailInSettings:
     footers: str = "default"
     # Upstream spam score (X-Spam-Score) from which a message is spam: never answered.
     spam_score: float = 5.0
+    # Whose Authentication-Results count (our MTA's authserv-ids), and below how many of our
+    # own Received headers they may sit (tix/mailparse/authres.py). None trusted: a mail whose
+    # only proof is its From header is held.
+    trusted_authserv: frozenset[str] = frozenset()
+    auth_hops: int = 1
 
 
 def _float_setting(name: str, default: float) -> float:
@@ -178,6 +183,12 @@ def load_mail_in() -> MailInSettings:
         ),
         footers=os.environ.get("TIX_MAIL_FOOTERS", "").strip() or "default",
         spam_score=_float_setting("TIX_MAIL_SPAM_SCORE", 5.0),
+        trusted_authserv=frozenset(
+            part.strip().lower()
+            for part in os.environ.get("TIX_MAIL_TRUSTED_AUTHSERV", "").split(",")
+            if part.strip()
+        ),
+        auth_hops=_int_setting("TIX_MAIL_AUTH_HOPS", 1),
     )
 
 

@@ -66,6 +66,7 @@ CONTACT = (
     "created_at",
 )
 SERVICE = ("account", "name", "kind", "created_at")
+HELD = ("id", "received_at", "sender", "kind", "ticket", "department", "subject", "reason", "asked")
 
 
 def _checked(keys: tuple, values: dict) -> dict:
@@ -98,8 +99,11 @@ def ticket(row, *, lang: str = "en") -> dict:
     )
 
 
-def ticket_detail(row, *, lang: str, messages, attachments, diagnosis, events=None) -> dict:
-    """`tix show`: the ticket with its thread; `events` only with --history."""
+def ticket_detail(
+    row, *, lang: str, messages, attachments, diagnosis, events=None, held=None
+) -> dict:
+    """`tix show`: the ticket with its thread; `held` for agents only, `events` only with
+    --history."""
     values = dict(
         ticket(row, lang=lang),
         contact=row.contact.email,
@@ -108,9 +112,31 @@ def ticket_detail(row, *, lang: str, messages, attachments, diagnosis, events=No
         attachments=[attachment(a) for a in attachments],
         diagnosis=_diagnosis(diagnosis),
     )
+    keys = TICKET_DETAIL
+    if held is not None:
+        keys, values["held"] = (*keys, "held"), [held_mail(h) for h in held]
     if events is None:
-        return _checked(TICKET_DETAIL, values)
-    return _checked((*TICKET_DETAIL, "events"), dict(values, events=[event(e) for e in events]))
+        return _checked(keys, values)
+    return _checked((*keys, "events"), dict(values, events=[event(e) for e in events]))
+
+
+def held_mail(row) -> dict:
+    """A message mail-in holds (row from tix.held.waiting, with ticket_code and
+    department_slug): `tix show` for agents, `tix-jobs mail-in --held`."""
+    return _checked(
+        HELD,
+        {
+            "id": row.id,
+            "received_at": iso(row.received_at),
+            "sender": row.sender,
+            "kind": row.kind,
+            "ticket": row.ticket_code,
+            "department": row.department_slug,
+            "subject": row.subject,
+            "reason": row.reason,
+            "asked": bool(row.notified),
+        },
+    )
 
 
 def ticket_created(row, *, lang: str, findings: list[str], diagnosis) -> dict:

@@ -86,6 +86,11 @@ def show_ticket(principal: Principal, code: str, *, history: bool = False) -> di
     from tix.service import diagnosis
 
     ticket = tickets.get_ticket(principal, code)
+    held_mail = None
+    if principal.is_agent:  # what mail-in keeps unfiled is for agents only
+        from tix import held
+
+        held_mail = held.waiting(ticket)
     return shapes.ticket_detail(
         ticket,
         lang=principal.lang,
@@ -93,6 +98,7 @@ def show_ticket(principal: Principal, code: str, *, history: bool = False) -> di
         attachments=tickets.attachments_of(principal, ticket),
         diagnosis=diagnosis.view(principal, ticket),
         events=tickets.history(principal, ticket) if history else None,
+        held=held_mail,
     )
 
 

@@ -55,7 +55,9 @@ from tix.tickets.reading import (
     visible_tickets,
 )
 from tix.tickets.recipients import (
+    agent_recipient,
     agent_recipients,
+    contact_recipient,
     customer_recipients,
     customer_recipients_of,
     mail_values,

@@ -112,6 +112,7 @@ def _job_mail(
             templates=templates,
         )
     mail.insert_outbox_rows(rows)
+    mail.insert_reply_keys(rows)  # each email's reply key, in bulk too
 
 
 def reminder_delivered(ticket_id: int, reminder_of, at) -> bool:

@@ -16,6 +16,14 @@ from tix.models import (
 )
 
 
+def contact_recipient(contact: Contact) -> mail.Recipient:
+    return mail.Recipient(contact.email, contact.name, contact.lang, contact_id=contact.id)
+
+
+def agent_recipient(agent: Agent) -> mail.Recipient:
+    return mail.Recipient(agent.email, agent.name, agent.lang, agent_id=agent.id)
+
+
 def customer_recipients(ticket: Ticket) -> list[mail.Recipient]:
     """A reseller who filed the ticket for its client, the account owner, the contact who
     opened the ticket, and every contact with ticket emails on; nobody else, each once, and
@@ -68,7 +76,7 @@ def customer_recipients_of(batch: list[Ticket]) -> dict[int, list[mail.Recipient
             key = contact.email.lower()
             if key not in seen:
                 seen.add(key)
-                recipients.append(mail.Recipient(contact.email, contact.name, contact.lang))
+                recipients.append(contact_recipient(contact))
         result[ticket.id] = recipients
     return result
 
@@ -99,7 +107,7 @@ def agent_recipients(ticket: Ticket, exclude: Principal | None = None) -> list[m
             .order_by(Agent.id)
         )
     skip = exclude.email.lower() if exclude and exclude.agent else None
-    result = [mail.Recipient(a.email, a.name, a.lang) for a in agents if a.email.lower() != skip]
+    result = [agent_recipient(a) for a in agents if a.email.lower() != skip]
     # Watchers follow the ticket whatever its department or assignee (each once).
     seen = {r.email.lower() for r in result}
     return result + [r for r in watcher_recipients(ticket, exclude) if r.email.lower() not in seen]
@@ -114,7 +122,7 @@ def watcher_recipients(ticket: Ticket, exclude: Principal | None = None) -> list
         .order_by(Agent.id)
     )
     skip = exclude.email.lower() if exclude and exclude.agent else None
-    return [mail.Recipient(a.email, a.name, a.lang) for a in agents if a.email.lower() != skip]
+    return [agent_recipient(a) for a in agents if a.email.lower() != skip]
 
 
 def mail_values(ticket: Ticket, **extra) -> dict:

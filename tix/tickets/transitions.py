@@ -16,6 +16,7 @@ from tix.models import (
 from tix.store import transaction
 from tix.tickets.reading import department_by_slug, merged_target
 from tix.tickets.recipients import (
+    agent_recipient,
     agent_recipients,
     customer_recipients,
     mail_values,
@@ -102,8 +103,9 @@ def reply(
                 conf=conf,
             )
         elif kind in ("customer-reply", "reopened"):
+            # A reply that reopens tells the agents so, like `tix reopen` (with the message).
             mail.queue(
-                kind="agent-customer-reply",
+                kind="reopened" if kind == "reopened" else "agent-customer-reply",
                 recipients=agent_recipients(ticket),
                 values=mail_values(ticket, body=body, attachments=files),
                 ticket=ticket,
@@ -293,9 +295,7 @@ def reassign(
         if changes.get("assignee") and changes["assignee"] != principal.agent.id:
             mail.queue(
                 kind="agent-assigned",
-                recipients=[
-                    mail.Recipient(new_assignee.email, new_assignee.name, new_assignee.lang)
-                ],
+                recipients=[agent_recipient(new_assignee)],
                 values=mail_values(ticket),
                 ticket=ticket,
                 conf=conf,
