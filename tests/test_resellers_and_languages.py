@@ -54,12 +54,16 @@ def test_a_reseller_filing_for_a_client_is_its_author_and_is_emailed(desk):
         "owner@client.test",
         "ops@client.test",
     }
-    # And the reseller may answer by email, like the client's own contacts.
-    from test_mail_in import eml, mail_in, sent_id
+    # And the reseller may answer by email (with the reply key its email carries), like the
+    # client's own contacts.
+    from test_mail_in import mail_in
+    from test_mail_in_forgery import keyed_reply, reply_address
 
-    msgid = sent_id(desk, code, "agent-reply", "owner@resel.test")
-    raw = eml("gmail_reply.eml", CODE=code, MSGID=msgid, replace={"owner@alpha": "owner@resel"})
-    assert mail_in(desk, raw).stdout.startswith("reply:")
+    address = reply_address(desk, code, "agent-reply", "owner@resel.test")
+    answered = mail_in(desk, keyed_reply(address, "owner@resel.test", code, "Thanks, it works."))
+    assert answered.stdout.startswith("reply:"), answered.stdout
+    shown = json.loads(desk.tix("show", code, "--format", "json", as_="client").stdout)
+    assert shown["messages"][-1]["author"] == "owner@resel.test"
 
 
 @pytest.mark.postgres_only
