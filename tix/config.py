@@ -1,7 +1,7 @@
 """The user's config file, `<config>/config.toml` (`~/.config/tix/config.toml`), as `tix config`
 reads and writes it. Each key has an environment variable that wins over the file:
 
-    store     = "postgresql://tix@db.example/tix"   # TIX_DATABASE_URL (and --db) win
+    store     = "postgresql://tix@db.example/tix"   # or a `tix serve`; TIX_DATABASE_URL, --db win
     format    = "json"                               # TIX_FORMAT (and --format) win
     language  = "es"                                 # TIX_LANG wins
     pager     = "less -FRX"                          # TIX_PAGER wins; PAGER is used after it
@@ -55,8 +55,12 @@ def check(key: str, value: str) -> str:
         raise InvalidInput(f"format {value!r}: use table, json or csv")
     if key == "language" and value not in ("en", "es"):
         raise InvalidInput(f"language {value!r}: use en or es")
-    if key == "store" and not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
-        raise InvalidInput("store: a URL starting sqlite:/// or postgresql://")
+    if key == "store" and not value.startswith(
+        ("sqlite:///", "postgresql://", "postgres://", "http://", "https://")
+    ):
+        raise InvalidInput(
+            "store: a URL starting sqlite:///, postgresql:// or http(s):// (a `tix serve`)"
+        )
     return value
 
 

@@ -22,6 +22,8 @@ TIME_KEYS = {
     "applied_at",
     "next_attempt_at",
     "sent_at",
+    "reminded_at",  # in the history's before/after
+    "reminder_delivered_at",
 }
 
 
