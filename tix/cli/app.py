@@ -11,8 +11,9 @@ from tix.cli.plumbing import EXIT_OTHER, AppContext, TixGroup
 
 
 def _warn_if_password(ctx, param, value):
-    """A password in --db is visible to every user of the machine (`ps`): say so."""
-    if value:
+    """A password in --db is visible to every user of the machine (`ps`): say so (not while
+    the shell completes a command line)."""
+    if value and not ctx.resilient_parsing:
         from tix.urls import url_password
 
         if url_password(value):

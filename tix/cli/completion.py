@@ -12,21 +12,14 @@ DEPARTMENTS = ("hosting", "email", "domains", "billing", "sales", "administratio
 
 def _from_store(ctx, ask):
     """ask(principal) with the store and token this command line would use, or None."""
-    from tix import paths, store
+    from tix.paths import resolve_url
     from tix.service import session
 
-    db = None
     try:
-        url = paths.resolve_url(ctx.find_root().params.get("db_option"))
-        db = store.connect(url, create=False)
-        with store.command_transaction(db):
-            return ask(session.current(url))
-    except Exception:
+        url = resolve_url(ctx.find_root().params.get("db_option"))
+    except Exception:  # a broken config file
         return None
-    finally:
-        store.set_identity(None)
-        if db is not None and not db.is_closed():
-            db.close()
+    return session.ask_quietly(url, ask)
 
 
 def _items(values, incomplete: str):
