@@ -102,3 +102,26 @@ def test_a_department_with_nothing_to_check_runs_no_probe(checked, connections):
         ).stdout
     )
     assert created["diagnosis"] is None and list(connections) == []
+
+
+def test_a_new_ticket_by_email_is_diagnosed_too(checked, world):
+    from test_mail_in import mail_in
+
+    checked.tix(
+        "admin", "department", "add", "webhelp", "--name", "Web help", "--email", "help@host.test"
+    )
+    world.serve("alpha.test", "/", Page(500, DB_ERROR), scheme="https")
+    raw = (
+        b"Authentication-Results: mx.tix.test; dkim=pass header.d=alpha.test;"
+        b" dmarc=pass header.from=alpha.test\n"
+        b"From: Alpha Owner <owner@alpha.test>\nTo: help@host.test\n"
+        b"Subject: Web caida\nMessage-ID: <diag-1@alpha.test>\n\nNo veo alpha.test desde hoy.\n"
+    )
+    assert "created" in mail_in(checked, raw).stdout
+    with deskdb.opened(checked.url):
+        from tix.diagnosis import store
+        from tix.models import Ticket
+
+        ticket = Ticket.select().order_by(Ticket.id.desc()).first()
+        found = {(r["check_id"], r["status"]) for r in store.load(ticket.id)}
+    assert ("web.page.database", "fail") in found

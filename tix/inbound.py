@@ -300,6 +300,7 @@ def _reply(incoming: Incoming, decision: Decision, conf, limits, *, answer=None)
 
 def _create(incoming: Incoming, decision: Decision, conf, limits, *, answer=None) -> Outcome:
     from tix import checks
+    from tix.service import diagnosis
 
     record, dept, principal = answer or incoming, decision.department, decision.author
     subject = subject_for_ticket(incoming.subject)
@@ -315,11 +316,17 @@ def _create(incoming: Incoming, decision: Decision, conf, limits, *, answer=None
             conf=conf,
         )
         review = checks.review(principal, new)
+        # The account check, as for `tix create` (never its fixes: no consent by email), run
+        # before the sender's lock is taken, and not for a sender already over the flood limit.
+        found = (
+            None if _opened(record.sender, limits) >= limits.flood_limit else diagnosis.run_for(new)
+        )
+        note = "\n".join(filter(None, [review.note(), *diagnosis.note_lines(found)])) or None
         with transaction():
             _lock_sender(record.sender)
             if _opened(record.sender, limits) >= limits.flood_limit:
                 raise _Flood()
-            ticket = tickets.create(principal, new, conf=conf, assistant_note=review.note())
+            ticket = tickets.create(principal, new, conf=conf, assistant_note=note, diagnosis=found)
             _proven(decision, ticket.id)
             _record(record, "created", ticket=ticket)
     except _Flood:
