@@ -159,7 +159,7 @@ def test_a_black_hole_server_is_recorded_within_the_budget(world):
     started = time.monotonic()
     diagnosis = run(world, "alpha.test", budget=1.0, probe_timeout=5.0)
     elapsed = time.monotonic() - started
-    assert elapsed < 1.5, elapsed
+    assert elapsed < 3.5, elapsed  # the budget, not the 5 s probe timeout (loaded margin)
     assert hole.accepted  # it was contacted: it is the account's own address
     status = one(diagnosis, "web.https.status")
     assert status.status == "could-not-check" and status.text_en == "not finished within the budget"

@@ -1,6 +1,7 @@
 """DNS checks: the domain resolves, to our server, from our nameservers; CNAMEs, CAA."""
 
 from tix.diagnosis.dnsq import Answer, name_of
+from tix.diagnosis.engine import NOT_FINISHED_EN, NOT_FINISHED_ES
 
 # Whose nameservers / mail servers these are, to tell the customer where to make a change.
 PROVIDERS = {
@@ -34,8 +35,8 @@ def dns_problem(ctx, check_id: str, answer: Answer, name: str, **kw) -> None:
     if answer.status == "timeout" and ctx.deadline >= ctx.run.deadline:
         ctx.unknown(
             check_id,
-            "not finished within the budget",
-            "no terminó dentro del tiempo disponible",
+            NOT_FINISHED_EN,
+            NOT_FINISHED_ES,
             facts,
             **kw,
         )

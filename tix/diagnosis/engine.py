@@ -120,7 +120,7 @@ class Run:
 
     def collect(self) -> tuple[list[Result], int]:
         """Every result in plan order; what was not finished becomes could-not-check."""
-        results, timed_out = [], 0
+        results = []
         with self.cond:
             for task in self.tasks:
                 results.extend(task.results)
@@ -129,7 +129,6 @@ class Run:
                 seen = {r.check_id for r in task.results}
                 for check_id in task.check_ids or (task.name,):
                     if check_id not in seen:
-                        timed_out += 1
                         results.append(
                             Result(
                                 check_id,
@@ -140,6 +139,11 @@ class Run:
                                 NOT_FINISHED_ES,
                             )
                         )
+        # A probe that met the deadline itself says so too: count what the budget cut, not
+        # which side noticed it first.
+        timed_out = sum(
+            r.status == COULD_NOT_CHECK and r.text_en == NOT_FINISHED_EN for r in results
+        )
         return results, timed_out
 
     def accept(self, task: Task, result: Result) -> None:
