@@ -32,6 +32,9 @@ from tix.codes import ALPHABET
 GENERATOR_VERSION = 1
 STORES_DIR = Path(__file__).resolve().parent / ".stores"
 PG_ADMIN_URL = os.environ.get("TIX_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Databases are named PREFIX_<size>: a prefix of your own keeps two people's bench runs on one
+# server apart (each drops and rebuilds its own stores).
+PG_PREFIX = os.environ.get("TIX_BENCH_PG_PREFIX", "tix_bench")
 TICKETS_PER_DAY = 400
 CHUNK = 20_000
 CUSTOMER_HISTORY = 40  # tickets of the bench customer, whatever the store size
@@ -175,7 +178,7 @@ def store_for(backend: str, tickets: int) -> BenchStore:
     if backend == "sqlite":
         url = f"sqlite:///{STORES_DIR / f'tix-{label}.db'}"
     elif backend == "postgresql":
-        url = pg_url(f"tix_bench_{label}")
+        url = pg_url(f"{PG_PREFIX}_{label}")
     else:
         raise SystemExit(f"unknown backend {backend!r}: use sqlite or postgresql")
     return BenchStore(backend, label, tickets, url)

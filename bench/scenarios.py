@@ -744,11 +744,11 @@ def concurrency_copy(bench: generate.BenchStore) -> generate.BenchStore:
         shutil.copyfile(src, dst)
         copy.url = f"sqlite:///{dst}"
     else:
-        name = f"tix_bench_{bench.label}_concurrency"
+        name = f"{generate.PG_PREFIX}_{bench.label}_concurrency"
         admin = generate._pg_connect(generate.PG_ADMIN_URL)
         cur = admin.cursor()
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "tix_bench_{bench.label}"')
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{generate.PG_PREFIX}_{bench.label}"')
         admin.close()
         copy.url = generate.pg_url(name)
     return copy
@@ -760,7 +760,7 @@ def drop_copy(copy: generate.BenchStore) -> None:
             Path(f"{copy.sqlite_path}{suffix}").unlink(missing_ok=True)
     else:
         admin = generate._pg_connect(generate.PG_ADMIN_URL)
-        name = f"tix_bench_{copy.label.replace('-', '_')}"
+        name = f"{generate.PG_PREFIX}_{copy.label.replace('-', '_')}"
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 

@@ -122,16 +122,25 @@ def outbox(ctx, status, limit, fmt):
 @outbox.command(name="retry")
 @click.argument("message_id", type=int, required=False)
 @click.option("--all-dead", is_flag=True, help="requeue every dead message")
+@click.option(
+    "--all-uncertain",
+    is_flag=True,
+    help="requeue every uncertain message (once you know none of them arrived)",
+)
 @click.pass_context
-def outbox_retry(ctx, message_id, all_dead):
-    """Requeue one failed, dead or uncertain message by its ID, or every dead one."""
+def outbox_retry(ctx, message_id, all_dead, all_uncertain):
+    """Requeue one failed, dead or uncertain message by its ID, or every dead or every
+    uncertain one."""
     from tix.service import outbox as queue
 
-    if (message_id is None) == (not all_dead):
-        raise InvalidInput("give one outbox ID, or --all-dead")
+    if [message_id is not None, all_dead, all_uncertain].count(True) != 1:
+        raise InvalidInput("give one outbox ID, --all-dead or --all-uncertain")
     open_store(ctx)
     if all_dead:
         click.echo(f"requeued {queue.retry_all_dead()} dead message(s)")
+        return
+    if all_uncertain:
+        click.echo(f"requeued {queue.retry_all_uncertain()} uncertain message(s)")
         return
     row = queue.retry(message_id)
     click.echo(f"requeued {row['id']} ({row['kind']} to {row['recipient']})")

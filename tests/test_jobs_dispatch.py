@@ -77,21 +77,25 @@ def test_a_451_is_retried_after_the_backoff(desk, smtp):
     assert {(r.status, r.attempts) for r in outbox(url)} == {("sent", 2)}
 
 
-def test_too_many_temporary_failures_make_a_message_dead(desk, smtp):
+def test_a_message_still_failing_after_the_outbox_lifetime_is_dead(desk, smtp):
+    """Giving up is by age, like an MTA's queue lifetime (TIX_OUTBOX_LIFETIME), not by count."""
     server = smtp(AlwaysTempFail())
     url = desk.url
-    env = server.env(TIX_MAX_ATTEMPTS="3")
+    env = server.env(TIX_OUTBOX_LIFETIME="2h")
     with frozen(START) as clock:
         desk.create("beta")
-        jobs(url, "notify", env=env, expect=1)
-        clock.move_to(START + 15 * MIN)
-        jobs(url, "notify", env=env, expect=1)
-        assert {(r.status, r.attempts) for r in outbox(url)} == {("failed", 2)}
-        clock.move_to(START + 45 * MIN)
+        for minutes in (0, 15, 45, 105):  # 15 min after the first failure, doubling
+            clock.move_to(START + minutes * MIN)
+            jobs(url, "notify", env=env, expect=1)
+        assert {(r.status, r.attempts) for r in outbox(url)} == {("failed", 4)}
+        clock.move_to(START + 225 * MIN)  # the fifth failure is past the 2 hours
         result = jobs(url, "notify", env=env, expect=1)
         assert f"retrying 0, dead {len(outbox(url))}" in result.stdout
-        assert {(r.status, r.attempts) for r in outbox(url)} == {("dead", 3)}
-        assert all(r.last_error.startswith("gave up after 3 attempts") for r in outbox(url))
+        assert {(r.status, r.attempts) for r in outbox(url)} == {("dead", 5)}
+        assert all(
+            r.last_error.startswith("gave up after 3h undelivered (5 attempts): end of DATA: 451")
+            for r in outbox(url)
+        )
         clock.move_to(START + 30 * 24 * 60 * MIN)
         assert "sent 0, retrying 0, dead 0" in jobs(url, "notify", env=env).stdout
 
@@ -240,11 +244,14 @@ def test_starttls_and_login_with_the_keyring_password_which_is_never_shown(
     keyring.set_password("tix-smtp", "tix", "s3cret-pw")
     desk.create("beta")
     env = server.env(
-        TIX_SMTP_SECURITY="starttls", TIX_SMTP_USER="tix", TIX_SMTP_CAFILE=str(tls_files[0])
+        TIX_SMTP_SECURITY="starttls",
+        TIX_SMTP_USER="tix",
+        TIX_SMTP_CAFILE=str(tls_files[0]),
+        TIX_SMTP_CONNECTIONS="1",
     )
     result = jobs(url, "notify", "-v", env=env)
     assert f"sent {len(outbox(url))}, retrying 0" in result.stdout
-    assert logins == [True]  # one login: one connection for the whole batch
+    assert logins == [True]  # one login: a connection is kept for every message it sends
     assert "s3cret-pw" not in result.stdout + result.stderr
 
     # A wrong password (here from the environment, which wins over the keyring) is a

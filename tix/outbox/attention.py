@@ -71,6 +71,13 @@ def retry_all_dead() -> int:
         return _requeue(ATTENTION_ROWS & (Outbox.status == "dead"))
 
 
+def retry_all_uncertain() -> int:
+    """Requeue every uncertain message: for after a person checked that none of them arrived
+    (the mail server's log), e.g. after a crash left one per connection."""
+    with transaction():
+        return _requeue(ATTENTION_ROWS & (Outbox.status == "uncertain"))
+
+
 REMINDER_CANCELLED = "cancelled: the ticket stopped waiting on the customer before it was sent"
 
 

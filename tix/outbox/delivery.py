@@ -66,6 +66,19 @@ def due(now, limit: int | None = None) -> list[Outbox]:
     return rows[:limit] if limit else rows
 
 
+def count_due(now) -> int:
+    """How many rows `due` would list (each count read from its partial index)."""
+    claimable = Outbox.select().where(
+        pw.SQL("t1.status IN ('pending', 'failed')"), Outbox.next_attempt_at <= now
+    )
+    taken_over = Outbox.select().where(
+        pw.SQL("t1.status = 'sending'"),
+        Outbox.lease_until < now,
+        Outbox.attempt_started_at.is_null(),
+    )
+    return claimable.count() + taken_over.count()
+
+
 def claim(now, limit: int, lease: timedelta) -> list[Outbox]:
     """Take up to `limit` due rows for this run; no other run can hold the same rows."""
     until = now + lease
@@ -124,79 +137,69 @@ DISPATCH_FIELDS = (
     Outbox.raw,
     Outbox.attempts,
     Outbox.reminder_of,
+    Outbox.created_at,
 )
 
 
 @dataclass
 class Delivered:
     """A message the server accepted whose `sent` is not written yet: it is written in the
-    same transaction as the next message's start (see `start`)."""
+    same transaction as the next message's start on the same connection (see `start`)."""
 
     row: Outbox
     at: object
 
 
 def start(
-    row: Outbox,
-    now,
-    lease: timedelta | None,
-    previous: Delivered | None = None,
-    *,
-    arm_close: ArmClose,
+    row: Outbox, now, previous: Delivered | None = None, *, arm_close: ArmClose
 ) -> tuple[bool, str | None]:
-    """Record that this run is about to hand `row` over, in the same transaction as the
-    outcome of the message before it (`previous`, accepted by the server), and renew the
-    lease on the rest of the batch when `lease` is given. Returns (whether the row is still
-    this run's, the new status of `previous`). When the row is no longer ours (its lease
-    expired and another run took it, or its reminder was cancelled) it must not be sent.
+    """Record, inside the caller's transaction, that a connection is about to hand `row`
+    over, together with the outcome of the message it handed over before (`previous`,
+    accepted by the server). Returns (whether the row is still this run's, the new status of
+    `previous`). When the row is no longer ours (its lease expired and another run took it,
+    or its reminder was cancelled) it must not be sent.
 
     Why one write per message is enough: the marker of message N is durable before its bytes
     leave, so a run killed while sending N leaves N `uncertain`, never sent twice; every
-    message before N is recorded `sent` by then too. If the run dies between a message's
-    acceptance and this write, that message is left started, hence `uncertain` (not lost, not
-    resent), as when a run died between a delivery and its own outcome write before. Marking a
-    whole sub-batch started in one write would save more, but a kill would then leave its
-    not-yet-sent messages `uncertain` too, waiting for a person instead of the next run."""
+    message its connection sent before N is recorded `sent` by then too. If the run dies
+    between a message's acceptance and this write, that message is left started, hence
+    `uncertain` (not lost, not resent). Each connection has at most one such message at any
+    time, so a kill leaves at most one `uncertain` per connection; the dispatcher commits the
+    marks of all its connections together (one commit, one flush, for several messages)."""
     if previous is not None and _arms_a_close(previous.row):
-        with transaction():
-            previous_status = _record(previous.row, SENT, previous.at, None, arm_close)
-            mine = _mark_started(row, now)
-    elif previous is not None:
-        # One statement: a transaction of its own, without the cost of BEGIN and COMMIT.
-        p = previous.row.id
-        changed = {
-            r[0]
-            for r in outbox_db()
-            .execute_sql(
-                _START_AFTER_SENT.format(p=outbox_db().param),
-                (
-                    p,
-                    p,
-                    Outbox.sent_at.db_value(previous.at),
-                    p,
-                    p,
-                    p,
-                    p,
-                    Outbox.attempt_started_at.db_value(now),
-                    WORKER,
-                    p,
-                    row.id,
-                ),
-            )
-            .fetchall()
-        }
-        previous_status = "sent" if p in changed else None
-        mine = row.id in changed
-    else:
-        previous_status = None
-        mine = _mark_started(row, now)
-    if lease is not None:
-        (
-            Outbox.update(lease_until=now + lease)
-            .where(SENDING, Outbox.claimed_by == WORKER)
-            .execute()
+        previous_status = _record(previous.row, SENT, previous.at, None, arm_close)
+        return _mark_started(row, now), previous_status
+    if previous is None:
+        return _mark_started(row, now), None
+    # The previous message's `sent` and this one's start in one statement.
+    p = previous.row.id
+    changed = {
+        r[0]
+        for r in outbox_db()
+        .execute_sql(
+            _START_AFTER_SENT.format(p=outbox_db().param),
+            (
+                p,
+                p,
+                Outbox.sent_at.db_value(previous.at),
+                p,
+                p,
+                p,
+                p,
+                Outbox.attempt_started_at.db_value(now),
+                WORKER,
+                p,
+                row.id,
+            ),
         )
-    return mine, previous_status
+        .fetchall()
+    }
+    return row.id in changed, ("sent" if p in changed else None)
+
+
+def renew_lease(now, lease: timedelta) -> None:
+    """Keep the rows this run still holds leased to it (inside the caller's transaction)."""
+    Outbox.update(lease_until=now + lease).where(SENDING, Outbox.claimed_by == WORKER).execute()
 
 
 def _mark_started(row: Outbox, now) -> bool:
@@ -212,30 +215,27 @@ def record(
     row: Outbox,
     outcome: Outcome,
     now,
-    max_attempts: int,
+    lifetime: timedelta,
     previous: Delivered | None = None,
     *,
     arm_close: ArmClose,
 ) -> tuple[str | None, str | None]:
-    """Store the outcome of one attempt (and of `previous`, a message accepted before it);
-    returns the new status of each (None for a row no longer this run's). A delivered
-    reminder arms its ticket's auto-close in the same transaction."""
-    with transaction():
-        previous_status = None
-        if previous is not None:
-            previous_status = _record(previous.row, SENT, previous.at, None, arm_close)
-        return _record(row, outcome, now, max_attempts, arm_close), previous_status
+    """Store the outcome of one attempt (and of `previous`, a message accepted before it on
+    the same connection), inside the caller's transaction; returns the new status of each
+    (None for a row no longer this run's). A delivered reminder arms its ticket's auto-close
+    in the same transaction."""
+    previous_status = None
+    if previous is not None:
+        previous_status = _record(previous.row, SENT, previous.at, None, arm_close)
+    return _record(row, outcome, now, lifetime, arm_close), previous_status
 
 
 def record_delivered(previous: Delivered | None, *, arm_close: ArmClose) -> str | None:
-    """Write the `sent` of the last accepted message of a batch (nothing follows it)."""
+    """Write the `sent` of the last accepted message of a connection (nothing follows it),
+    inside the caller's transaction."""
     if previous is None:
         return None
-    if not _arms_a_close(previous.row):
-        sent = _execute(_MARK_SENT, (Outbox.sent_at.db_value(previous.at), previous.row.id, WORKER))
-        return "sent" if sent == 1 else None
-    with transaction():
-        return _record(previous.row, SENT, previous.at, None, arm_close)
+    return _record(previous.row, SENT, previous.at, None, arm_close)
 
 
 # The two writes every message makes, as plain SQL: peewee building them cost more than SQLite
@@ -277,7 +277,7 @@ def _execute(statement: str, params: tuple) -> int:
 
 
 def _record(
-    row: Outbox, outcome: Outcome, now, max_attempts: int | None, arm_close: ArmClose
+    row: Outbox, outcome: Outcome, now, lifetime: timedelta | None, arm_close: ArmClose
 ) -> str | None:
     if outcome.status == "sent":
         if _execute(_MARK_SENT, (Outbox.sent_at.db_value(now), row.id, WORKER)) != 1:
@@ -294,11 +294,13 @@ def _record(
     }
     status = outcome.status
     if status == "retry":
-        if attempts >= max_attempts:
+        age = now - row.created_at
+        if age >= lifetime:
+            # Like an MTA's queue lifetime: a temporary failure past it is final.
             status = "dead"
-            changes["last_error"] = f"gave up after {attempts} attempts: {outcome.error}"[
-                :ERROR_MAX
-            ]
+            changes["last_error"] = (
+                f"gave up after {waited(age)} undelivered ({attempts} attempts): {outcome.error}"
+            )[:ERROR_MAX]
         else:
             status = "failed"
             changes["next_attempt_at"] = now + backoff(attempts)
@@ -313,6 +315,14 @@ def _record(
         .execute()
     )
     return status if updated == 1 else None
+
+
+def waited(age: timedelta) -> str:
+    """A queue age for people: `5d 2h`, `7h`, `45m`."""
+    days, hours = divmod(int(age.total_seconds() // 3600), 24)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    return f"{hours}h" if hours else f"{int(age.total_seconds() // 60)}m"
 
 
 def release_unstarted() -> int:
