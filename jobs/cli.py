@@ -46,33 +46,35 @@ def cli(ctx, db_option):
 @cli.command()
 @job_options
 @click.pass_context
-def remind(ctx, dry_run, verbose, no_lock):
+def remind(ctx, dry_run, verbose, no_lock, progress):
     """Queue one reminder for each ticket waiting on the customer for TIX_REMIND_AFTER (48h)."""
-    run_steps(ctx, ["remind"], dry_run, verbose, no_lock)
+    run_steps(ctx, ["remind"], dry_run, verbose, no_lock, progress)
 
 
 @cli.command()
 @job_options
 @click.pass_context
-def autoclose(ctx, dry_run, verbose, no_lock):
+def autoclose(ctx, dry_run, verbose, no_lock, progress):
     """Close (reason auto) tickets whose reminder was delivered TIX_CLOSE_AFTER (24h) ago."""
-    run_steps(ctx, ["autoclose"], dry_run, verbose, no_lock)
+    run_steps(ctx, ["autoclose"], dry_run, verbose, no_lock, progress)
 
 
 @cli.command()
 @job_options
 @click.pass_context
-def notify(ctx, dry_run, verbose, no_lock):
+def notify(ctx, dry_run, verbose, no_lock, progress):
     """Send queued emails (SMTP if TIX_SMTP_HOST is set, else the mail folder)."""
-    run_steps(ctx, ["notify"], dry_run, verbose, no_lock)
+    run_steps(ctx, ["notify"], dry_run, verbose, no_lock, progress)
 
 
 @cli.command()
 @job_options
 @click.pass_context
-def run(ctx, dry_run, verbose, no_lock):
+def run(ctx, dry_run, verbose, no_lock, progress):
     """remind, autoclose, escalate, notify, in that order: what cron calls every hour."""
-    run_steps(ctx, ["remind", "autoclose", "escalate", "notify"], dry_run, verbose, no_lock)
+    run_steps(
+        ctx, ["remind", "autoclose", "escalate", "notify"], dry_run, verbose, no_lock, progress
+    )
 
 
 @cli.group(invoke_without_command=True)

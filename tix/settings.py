@@ -149,7 +149,7 @@ def smtp_connections() -> int:
     return _int_setting("TIX_SMTP_CONNECTIONS", SMTP_CONNECTIONS_DEFAULT)
 
 
-SMTP_CONNECTIONS_DEFAULT = 4
+SMTP_CONNECTIONS_DEFAULT = 8
 
 
 def outbox_lease() -> timedelta:

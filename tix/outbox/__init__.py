@@ -24,6 +24,7 @@ from tix.outbox.attention import (
 from tix.outbox.delivery import (
     DISPATCH_FIELDS,
     Delivered,
+    arms_a_close,
     claim,
     count_due,
     due,
@@ -33,6 +34,7 @@ from tix.outbox.delivery import (
     release_unstarted,
     renew_lease,
     start,
+    start_many,
 )
 from tix.outbox.states import (
     ATTENTION,

@@ -153,11 +153,12 @@ class Delivered:
 def start(
     row: Outbox, now, previous: Delivered | None = None, *, arm_close: ArmClose
 ) -> tuple[bool, str | None]:
-    """Record, inside the caller's transaction, that a connection is about to hand `row`
-    over, together with the outcome of the message it handed over before (`previous`,
-    accepted by the server). Returns (whether the row is still this run's, the new status of
-    `previous`). When the row is no longer ours (its lease expired and another run took it,
-    or its reminder was cancelled) it must not be sent.
+    """Record that a connection is about to hand `row` over, together with the outcome of the
+    message it handed over before (`previous`, accepted by the server); inside the caller's
+    transaction when a reminder's delivery arms a close, else one statement. Returns (whether
+    the row is still this run's, the new status of `previous`). When the row is no longer
+    ours (its lease expired and another run took it, or its reminder was cancelled) it must
+    not be sent.
 
     Why one write per message is enough: the marker of message N is durable before its bytes
     leave, so a run killed while sending N leaves N `uncertain`, never sent twice; every
@@ -165,36 +166,53 @@ def start(
     between a message's acceptance and this write, that message is left started, hence
     `uncertain` (not lost, not resent). Each connection has at most one such message at any
     time, so a kill leaves at most one `uncertain` per connection; the dispatcher commits the
-    marks of all its connections together (one commit, one flush, for several messages)."""
-    if previous is not None and _arms_a_close(previous.row):
+    marks of all its connections together (`start_many`: one commit, one flush, for several
+    messages)."""
+    if previous is not None and arms_a_close(previous.row):
         previous_status = _record(previous.row, SENT, previous.at, None, arm_close)
         return _mark_started(row, now), previous_status
-    if previous is None:
-        return _mark_started(row, now), None
-    # The previous message's `sent` and this one's start in one statement.
-    p = previous.row.id
-    changed = {
-        r[0]
-        for r in outbox_db()
-        .execute_sql(
-            _START_AFTER_SENT.format(p=outbox_db().param),
-            (
-                p,
-                p,
-                Outbox.sent_at.db_value(previous.at),
-                p,
-                p,
-                p,
-                p,
-                Outbox.attempt_started_at.db_value(now),
-                WORKER,
-                p,
-                row.id,
-            ),
+    changed = start_many([(row, previous)], now)
+    return row.id in changed, ("sent" if previous and previous.row.id in changed else None)
+
+
+def start_many(marks: list[tuple[Outbox, "Delivered | None"]], now) -> set[int]:
+    """The start marks of several connections' next rows, each with the `sent` of the message
+    that connection handed over before (none of which arms a close: see `start`), in ONE
+    statement; returns the ids it changed (a row missing is no longer ours; a previous one
+    missing was taken over). Every SET expression reads the row as it was, and the WHERE keeps
+    each part a compare-and-set of its own."""
+    db = outbox_db()
+    p = db.param
+    sent = [(prev.row.id, prev.at) for _, prev in marks if prev is not None]
+    new = [row.id for row, _ in marks]
+    params: list = []
+    if sent:
+        ids = ", ".join([p] * len(sent))
+        when = " ".join(f"WHEN {p} THEN {p}" for _ in sent)
+        sql = (
+            f"UPDATE outbox SET attempts = attempts + (CASE WHEN id IN ({ids}) THEN 1 ELSE 0 END),"
+            f" sent_at = CASE id {when} ELSE sent_at END,"
+            f" status = CASE WHEN id IN ({ids}) THEN 'sent' ELSE status END,"
+            f" lease_until = CASE WHEN id IN ({ids}) THEN NULL ELSE lease_until END,"
+            f" last_error = CASE WHEN id IN ({ids}) THEN NULL ELSE last_error END,"
+            f" attempt_started_at = CASE WHEN id IN ({ids}) THEN NULL ELSE {p} END"
+            f" WHERE claimed_by = {p} AND ((id IN ({ids}) AND status IN ('sending', 'uncertain'))"
+            f"  OR (id IN ({', '.join([p] * len(new))}) AND status = 'sending'))"
+            " RETURNING id"
         )
-        .fetchall()
-    }
-    return row.id in changed, ("sent" if p in changed else None)
+        sent_ids = [i for i, _ in sent]
+        params = [*sent_ids]
+        for i, at in sent:
+            params += [i, Outbox.sent_at.db_value(at)]
+        params += sent_ids * 3 + sent_ids + [Outbox.attempt_started_at.db_value(now), WORKER]
+        params += sent_ids + new
+    else:
+        sql = (
+            f"UPDATE outbox SET attempt_started_at = {p} WHERE claimed_by = {p}"
+            f" AND id IN ({', '.join([p] * len(new))}) AND status = 'sending' RETURNING id"
+        )
+        params = [Outbox.attempt_started_at.db_value(now), WORKER, *new]
+    return {r[0] for r in db.execute_sql(sql, params).fetchall()}
 
 
 def renew_lease(now, lease: timedelta) -> None:
@@ -206,7 +224,7 @@ def _mark_started(row: Outbox, now) -> bool:
     return _execute(_MARK_STARTED, (Outbox.attempt_started_at.db_value(now), row.id, WORKER)) == 1
 
 
-def _arms_a_close(row: Outbox) -> bool:
+def arms_a_close(row: Outbox) -> bool:
     """A reminder's delivery starts its ticket's auto-close countdown (more writes)."""
     return row.reminder_of is not None and row.ticket_id is not None
 
@@ -255,22 +273,6 @@ _MARK_SENT = (
 )
 
 
-# The previous message's `sent` and this one's start in one statement. Every SET expression
-# reads the row as it was, and the WHERE keeps each half a compare-and-set of its own.
-_START_AFTER_SENT = (
-    "UPDATE outbox SET"
-    " attempts = attempts + (CASE WHEN id = {p} THEN 1 ELSE 0 END),"
-    " sent_at = CASE WHEN id = {p} THEN {p} ELSE sent_at END,"
-    " status = CASE WHEN id = {p} THEN 'sent' ELSE status END,"
-    " lease_until = CASE WHEN id = {p} THEN NULL ELSE lease_until END,"
-    " last_error = CASE WHEN id = {p} THEN NULL ELSE last_error END,"
-    " attempt_started_at = CASE WHEN id = {p} THEN NULL ELSE {p} END"
-    " WHERE claimed_by = {p} AND ((id = {p} AND status IN ('sending', 'uncertain'))"
-    "  OR (id = {p} AND status = 'sending'))"
-    " RETURNING id"
-)
-
-
 def _execute(statement: str, params: tuple) -> int:
     db = outbox_db()
     return db.execute_sql(statement.format(p=db.param), params).rowcount
@@ -282,7 +284,7 @@ def _record(
     if outcome.status == "sent":
         if _execute(_MARK_SENT, (Outbox.sent_at.db_value(now), row.id, WORKER)) != 1:
             return None
-        if _arms_a_close(row):
+        if arms_a_close(row):
             arm_close(row.ticket_id, row.reminder_of, now)
         return "sent"
     attempts = row.attempts + 1
