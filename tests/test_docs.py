@@ -47,8 +47,13 @@ def _readme_invocations():
 
 def _resolve(group: click.Group, words: list[str]):
     command, ctx_words = group, list(words)
-    while isinstance(command, click.Group) and ctx_words and ctx_words[0] in command.commands:
-        command = command.commands[ctx_words.pop(0)]
+    ctx = click.Context(group)
+    while isinstance(command, click.Group) and ctx_words:
+        found = command.get_command(ctx, ctx_words[0])  # the root group imports it now
+        if found is None:
+            break
+        command = found
+        ctx_words.pop(0)
     return command, ctx_words
 
 

@@ -185,3 +185,6 @@ def token_revoke(principal, email):
 
     count = service.revoke_tokens(principal, email)
     click.echo(f"revoked {count} token(s) of {email}")
+
+
+COMMANDS = [admin]
