@@ -279,6 +279,61 @@ def test_hourly_job_walks_only_the_tickets_waiting_on_the_customer(queue_db, sql
         assert "INTEGER PRIMARY KEY" not in plan and "Seq Scan on tickets" not in plan
 
 
+def test_a_status_change_moves_no_entry_across_a_big_index(queue_db):
+    """Migration 0015: the hourly job's tickets are spread over the whole store, so at 1M each
+    index entry a close moves is a page of its own. No index over all tickets has the status
+    in its key (the status-dependent ones hold live tickets only), the outbox's index by ticket
+    holds only unsent mail, and the event log's index by ticket is the ticket alone."""
+    db, _ = queue_db
+    if store.dialect(db) == "sqlite":
+        rows = db.execute_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            " AND tbl_name IN ('tickets', 'outbox', 'events')"
+        ).fetchall()
+    else:
+        rows = db.execute_sql(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+            " AND tablename IN ('tickets', 'outbox', 'events')"
+        ).fetchall()
+    indexes = {name: " ".join(sql.split()) for name, sql in rows}
+    for name, sql in indexes.items():
+        key = sql.split(" WHERE ")[0]
+        if " ON tickets" in sql or " ON public.tickets" in sql:
+            assert "status" not in key or " WHERE " in sql, name
+    assert " WHERE " in indexes["outbox_ticket_unsent"] and "outbox_ticket" not in indexes
+    assert indexes["events_ticket"].replace("public.", "").endswith("events (ticket_id)") or (
+        indexes["events_ticket"].endswith("(ticket_id)")
+    )
+
+
+def test_an_agents_own_queue_reads_the_live_assignee_index(queue_db, sql_log, desk):
+    agent = auth.principal_for_token(desk.tokens["hosting_agent"])
+    plan = plan_of(
+        queue_db,
+        sql_log,
+        is_ticket_list,
+        lambda: tickets.list_tickets(agent, assignee="me", limit=20),
+    )
+    assert "tickets_assignee_live" in plan or "tickets_live" in plan, plan
+    assert "TEMP B-TREE FOR ORDER BY" not in plan and "Sort" not in plan
+
+
+def test_cancelling_stale_reminders_reads_the_unsent_mail_index(queue_db, sql_log):
+    from tix.models import Ticket
+
+    _, code = queue_db
+
+    ticket_id = Ticket.get(Ticket.code == code).id
+    plan = plan_of(
+        queue_db,
+        sql_log,
+        lambda sql: sql.startswith("UPDATE") and '"outbox"' in sql,
+        lambda: tickets.cancel_pending_reminders([ticket_id]),
+    )
+    assert "outbox_ticket_unsent" in plan, plan
+    assert "Seq Scan on outbox" not in plan
+
+
 # -- search ----------------------------------------------------------------------------
 
 

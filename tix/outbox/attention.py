@@ -92,6 +92,8 @@ def cancel_pending_reminders(ticket_ids: list[int]) -> int:
         )
         .where(
             Outbox.ticket.in_(ticket_ids),
+            # Written out as in the partial index outbox_ticket_unsent, so SQLite can use it.
+            pw.SQL("outbox.status IN ('pending', 'failed', 'sending')"),
             Outbox.kind == "reminder",
             Outbox.status.in_(("pending", "failed"))
             | ((Outbox.status == "sending") & Outbox.attempt_started_at.is_null()),
