@@ -651,7 +651,9 @@ def _generate(writer, bench: BenchStore, departments: dict, anchor: float, log) 
     message_id = attachment_id = event_id = 0
     counts = {"tickets": 0, "messages": 0, "attachments": 0, "events": 0, "outbox": 0, "live": 0}
     next_log = time.perf_counter() + 30
+    from bench import progress
 
+    shown = progress.bar(n, f"  building {bench.backend} {bench.label}", "tickets")
     for chunk_start in range(0, n, CHUNK):
         tickets, messages, attachments, events, outbox = [], [], [], [], []
         for i in range(chunk_start, min(n, chunk_start + CHUNK)):
@@ -822,9 +824,11 @@ def _generate(writer, bench: BenchStore, departments: dict, anchor: float, log) 
         counts["attachments"] += len(attachments)
         counts["events"] += len(events)
         counts["outbox"] += len(outbox)
-        if time.perf_counter() > next_log:
+        shown.update(len(tickets))
+        if time.perf_counter() > next_log and not progress.enabled():
             log(f"  ... {counts['tickets']:,} of {n:,} tickets")
             next_log = time.perf_counter() + 30
+    shown.close()
     counts.update(people.counts)
     counts["show_code"] = show_code
     return counts

@@ -551,7 +551,10 @@ def hourly_job(
 def _hourly_job_on(bench, due, repeat, sink, rows) -> tuple[float, float]:
     """Runs the job `repeat` times on one store; appends its rows; returns the median seconds
     of the whole job and of remind+autoclose."""
+    from bench import progress
+
     runs = []
+    shown = progress.bar(repeat * 3, f"  hourly job @ {bench.label}", "step")
     for _ in range(repeat):
         prepare_due(bench, due, due)
         env = env_for(bench.url, None, **sink.env())
@@ -568,7 +571,9 @@ def _hourly_job_on(bench, due, repeat, sink, rows) -> tuple[float, float]:
                 _summary_counts(result.stdout.strip().splitlines()[-1]),
                 result.cpu_seconds,
             )
+            shown.update(1)
         runs.append(steps)
+    shown.close()
     jobs_s = _median([r["remind"][0] + r["autoclose"][0] for r in runs])
     jobs_cpu = _median([r["remind"][3] + r["autoclose"][3] for r in runs])
     notify_s = _median([r["notify"][0] for r in runs])
@@ -720,7 +725,7 @@ def dispatch(
     count: int,
     repeat: int,
     sink: SmtpSink,
-    connections: tuple[int, ...] = (1, 2, 4),
+    connections: tuple[int, ...] = (1,),
 ) -> list[dict]:
     """`tix-jobs notify` of `count` queued emails with the default TIX_SMTP_CONNECTIONS
     against one bare smtplib loop (the target), and with N connections against N bare loops
@@ -731,9 +736,12 @@ def dispatch(
     emails = prepared_emails(bench, count)
     spool = Path(tempfile.mkstemp(prefix="tix-bench-mail-", suffix=".json")[1])
     spool.write_text(json.dumps([[r[3], r[5]] for r in emails]))
+    from bench import progress
+
     counts = sorted({default, *connections})
     tix_times = {n: [] for n in counts}
     bare_times = {n: [] for n in counts}
+    shown = progress.bar(repeat * len(counts), f"  dispatch {count} emails", "pair")
     try:
         for _ in range(repeat):
             for n in counts:
@@ -751,7 +759,9 @@ def dispatch(
                     )
                 tix_times[n].append(result.seconds)
                 bare_times[n].append(_bare_loops(sink, spool, n))
+                shown.update(1)
     finally:
+        shown.close()
         spool.unlink(missing_ok=True)
         queue_emails(bench, [])
     tix_s = {n: _median(v) for n, v in tix_times.items()}

@@ -87,7 +87,10 @@ class _Dispatch:
         self.requests: queue.SimpleQueue = queue.SimpleQueue()
         self.connections = [_Connection(self, t) for t in transports]
         self.rows: collections.deque = collections.deque()
-        self.rows_lock = threading.Lock()
+        # The claimed rows no connection has taken yet; refilled by the main thread before they
+        # run out (a claim in flight never stops the connections that still have work).
+        self.rows_ready = threading.Condition()
+        self.claiming = False
         self.exhausted = False
         # Why no new message is begun (the server is unreachable, an error); None: go on.
         self.stopping: str | None = None
@@ -114,7 +117,7 @@ class _Dispatch:
         except BaseException:
             # Interrupted: the connections' threads die with the process; what they started
             # is covered by the leases, like a kill.
-            self.stopping = "interrupted"
+            self.stop("interrupted")
             outbox.release_unstarted()
             raise
         for thread in threads:
@@ -150,7 +153,7 @@ class _Dispatch:
         writes = []
         for request in requests:
             if request[0] == "claim":
-                self.claim(request[1])
+                self.claim()
             else:
                 writes.append(request)
                 if request[0] == "done" and request[3] is not None:
@@ -158,19 +161,20 @@ class _Dispatch:
         if writes:
             self.write(writes)
 
-    def claim(self, connection: "_Connection") -> None:
-        if self.stopping:
-            connection.replies.put([])
-            return
+    def claim(self) -> None:
+        rows = []
         try:
-            now = clock.now()
-            rows = outbox.claim(now, self.batch, self.lease)
-            self.renewed_at = now
+            if not self.stopping:
+                now = clock.now()
+                rows = outbox.claim(now, self.batch, self.lease)
+                self.renewed_at = now
         except Exception as exc:
             self.fail(exc)
-            connection.replies.put(exc)
-            return
-        connection.replies.put(rows)
+        with self.rows_ready:
+            self.rows.extend(rows)
+            self.exhausted = self.exhausted or not rows
+            self.claiming = False
+            self.rows_ready.notify_all()
 
     def write(self, requests: list) -> None:
         """Every mark and outcome that came in, together: the plain start marks (with the
@@ -240,26 +244,33 @@ class _Dispatch:
         with self.lock:
             if self.error is None and not isinstance(exc, _StoreFailed):
                 self.error = exc
-            self.stopping = "stopping on an error"
+        self.stop("stopping on an error")
+
+    def stop(self, why: str) -> None:
+        """No connection begins another message (what is under way is finished)."""
+        with self.rows_ready:
+            self.stopping = self.stopping or why
+            self.rows_ready.notify_all()
 
     # -- the connections' side ------------------------------------------------------------------
 
     def next_row(self, connection: "_Connection"):
         """The next claimed row for this connection, or None when there is none (or the run
-        is stopping). Rows come from one shared batch; a refill is claimed by the main thread."""
-        with self.rows_lock:
-            if not self.rows and not self.exhausted and not self.stopping:
-                self.submit(("claim", connection))
-                rows = connection.replies.get()
-                if isinstance(rows, BaseException):
-                    raise _StoreFailed() from rows
-                if rows:
-                    self.rows.extend(rows)
-                else:
-                    self.exhausted = True
-            if self.stopping or not self.rows:
-                return None
-            return self.rows.popleft()
+        is stopping). Rows come from one shared batch; when fewer are left than there are
+        connections, the main thread is asked to claim the next batch."""
+        with self.rows_ready:
+            while True:
+                if self.stopping:
+                    return None
+                low = len(self.rows) <= len(self.connections)
+                if low and not self.exhausted and not self.claiming:
+                    self.claiming = True
+                    self.submit(("claim", connection))
+                if self.rows:
+                    return self.rows.popleft()
+                if self.exhausted and not self.claiming:
+                    return None
+                self.rows_ready.wait()
 
 
 class _Connection:
@@ -346,7 +357,7 @@ class _Connection:
         self.dispatch.submit(("record", self, row, outcome, self._take_delivered()))
         if outcome.status == "retry" and self.transport.unreachable:
             # The rest stays queued, untouched and not charged an attempt, for the next run.
-            self.dispatch.stopping = self.transport.unreachable
+            self.dispatch.stop(self.transport.unreachable)
 
     def _settle_start(self) -> None:
         """A start mark asked for must be waited for, whatever happened meanwhile."""

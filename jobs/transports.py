@@ -50,6 +50,17 @@ def wire_bytes(raw: str) -> bytes:
     return data + b".\r\n"
 
 
+_PLAIN_ADDRESS = re.compile(r"[^\s<>()\[\]\\,;:\"]+@[^\s<>()\[\]\\,;:\"@]+")
+
+
+def _angle(address: str) -> str:
+    """`<address>` as smtplib.quoteaddr writes it, without its full address parse (a tenth
+    of the dispatcher's own time per message) for the plain addresses tix sends to."""
+    import smtplib
+
+    return f"<{address}>" if _PLAIN_ADDRESS.fullmatch(address) else smtplib.quoteaddr(address)
+
+
 def _refused(stage: str, code: int, reply: bytes) -> Outcome:
     text = f"{stage}: {code} {reply.decode('utf-8', 'replace')}".strip()
     return Outcome("dead" if 500 <= code <= 599 else "retry", text)
@@ -211,12 +222,16 @@ class SmtpTransport:
         self.smtp.command_encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
         wait = start(row)
         try:
-            code, reply = self.smtp.mail(self.envelope_from, options)
+            self.smtp.putcmd(
+                "mail", f"FROM:{_angle(self.envelope_from)}{''.join(' ' + o for o in options)}"
+            )
+            code, reply = self.smtp.getreply()
             if code != 250:
                 wait()
                 self._reset()
                 return _refused("MAIL FROM", code, reply)
-            code, reply = self.smtp.rcpt(row.recipient)
+            self.smtp.putcmd("rcpt", f"TO:{_angle(row.recipient)}")
+            code, reply = self.smtp.getreply()
             if not wait():
                 self._reset()
                 return NOT_OURS

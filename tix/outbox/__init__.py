@@ -22,7 +22,7 @@ from tix.outbox.attention import (
     retry_all_uncertain,
 )
 from tix.outbox.delivery import (
-    DISPATCH_FIELDS,
+    Claimed,
     Delivered,
     arms_a_close,
     claim,
