@@ -7,8 +7,11 @@
 --   `--all` by department walks tickets_all_order (0008). The assignee's index holds live
 --   tickets only, in queue order (what `--assignee me` lists): a close just drops an entry
 --   from a small index;
--- * the outbox's index by ticket holds only mail not yet handed over (what cancelling a
---   stale reminder looks for): a new email's entry joins a few hundred, not a million;
+-- * the outbox's index by ticket holds only mail waiting to be sent (what cancelling a stale
+--   reminder looks for; claimed rows it finds through outbox_leases): a new email's entry
+--   joins a few hundred, not a million. ('sending' stays out of it: every start mark would
+--   match it, and PostgreSQL, with no statistics of its changing contents, read the whole
+--   index for each mark instead of two primary-key lookups);
 -- * the event log's index by ticket is the ticket alone (a ticket's few events are sorted
 --   when read): narrower, so one page holds four times as many tickets;
 -- * tickets_waiting and tickets_reminded (0001) duplicated the job's walk indexes (0003).
@@ -17,7 +20,7 @@ DROP INDEX tickets_assignee;
 CREATE INDEX tickets_assignee_live ON tickets (assignee_id, priority DESC, created_at, id)
     WHERE status <> 'closed';
 DROP INDEX outbox_ticket;
-CREATE INDEX outbox_ticket_unsent ON outbox (ticket_id) WHERE status IN ('pending', 'failed', 'sending');
+CREATE INDEX outbox_ticket_unsent ON outbox (ticket_id) WHERE status IN ('pending', 'failed');
 DROP INDEX events_ticket;
 CREATE INDEX events_ticket ON events (ticket_id);
 DROP INDEX tickets_waiting;
