@@ -47,7 +47,10 @@ def cleanup() -> None:
 def env_for(url: str | None = None, token: str | None = None, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIX_")}
     env.update(
-        XDG_DATA_HOME=f"{private_home()}/data", XDG_CONFIG_HOME=f"{private_home()}/config", TZ="UTC"
+        XDG_DATA_HOME=f"{private_home()}/data",
+        XDG_CONFIG_HOME=f"{private_home()}/config",
+        TZ="UTC",
+        TIX_DIAGNOSIS="off",  # the account check has its own bench (bench.diagnosis)
     )
     if url:
         env["TIX_DATABASE_URL"] = url

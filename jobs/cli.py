@@ -19,8 +19,9 @@ from tix.jobs.common import (
 from tix.jobs.escalate import escalate
 from tix.jobs.mail_in import mail_in
 
-from tix import __version__
+from tix import __version__, output
 from tix.errors import InvalidInput
+from tix.service import shapes
 from tix.service.outbox import STATUSES as OUTBOX_STATUSES
 
 
@@ -84,26 +85,22 @@ def run(ctx, dry_run, verbose, no_lock, progress):
     help="only messages in this state",
 )
 @click.option(
-    "--limit", type=int, default=100, show_default=True, help="at most this many, newest first"
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
+    "--limit",
+    type=output.LIMIT,
+    default=100,
     show_default=True,
+    help="at most this many, newest first (0: all)",
 )
+@output.format_option(fields=shapes.OUTBOX)
 @click.pass_context
 def outbox(ctx, status, limit, fmt):
     """List the email queue, newest first (`outbox retry` requeues)."""
     if ctx.invoked_subcommand is not None:
         return
-    from tix import output
     from tix.service import outbox as queue
-    from tix.service import shapes
 
     open_store(ctx)
-    rows = queue.rows(status, limit)
+    rows = queue.rows(status, limit or None)
     output.emit_rows(
         rows,
         [
@@ -157,7 +154,7 @@ def main():
     import os
 
     try:
-        cli(standalone_mode=True, prog_name="tix-jobs")
+        cli(standalone_mode=True, prog_name="tix-jobs", complete_var="_TIX_JOBS_COMPLETE")
     except Exception as exc:  # a bug: one line; TIX_DEBUG=1 shows the traceback
         if os.environ.get("TIX_DEBUG"):
             raise

@@ -4,7 +4,10 @@ Correctness never rests on it: every ticket transition is a compare-and-set and 
 row is claimed by one run at a time, so two runs that both get past this lock still do each
 thing once. The lock only spares the second run the work. It dies with its process, kill -9
 included: an flock on a file beside the SQLite store (the kernel drops it with the file
-descriptor), a session advisory lock on PostgreSQL (the server drops it with the connection).
+descriptor); on PostgreSQL the row `run` of job_locks, locked by a transaction on a connection
+of the lock's own (the server drops it with the connection). Not an advisory lock: any session
+of the application role could take that one first and stall every run; job_locks it cannot
+even read (migration 0010).
 """
 
 import os
@@ -14,16 +17,13 @@ import peewee as pw
 
 from tix.store import dialect, sqlite_path
 
-# Any constant works as long as nothing else in tix uses it (migrations use 7410, per transaction).
-PG_LOCK_KEY = 7411
-
 
 class RunLock:
     def __init__(self, db: pw.Database, url: str):
         self.db = db
         self.url = url
         self._fd = None
-        self._pg_held = False
+        self._pg_conn = None
 
     def lock_file(self) -> str | None:
         path = sqlite_path(self.url)
@@ -32,10 +32,7 @@ class RunLock:
     def acquire(self) -> bool:
         """True if this process now holds the lock; False if another run holds it."""
         if dialect(self.db) == "postgresql":
-            self._pg_held = bool(
-                self.db.execute_sql("SELECT pg_try_advisory_lock(%s)", (PG_LOCK_KEY,)).fetchone()[0]
-            )
-            return self._pg_held
+            return self._acquire_pg()
         path = self.lock_file()
         if path is None:
             return True
@@ -50,11 +47,28 @@ class RunLock:
         self._fd = fd
         return True
 
+    def _acquire_pg(self) -> bool:
+        import psycopg2.errors
+
+        # Its own connection: the run's work commits many transactions on the main one.
+        conn = self.db._connect()
+        conn.autocommit = False  # the lock lasts as long as this transaction
+        try:
+            conn.cursor().execute("SELECT name FROM job_locks WHERE name = 'run' FOR UPDATE NOWAIT")
+        except psycopg2.errors.LockNotAvailable:
+            conn.close()
+            return False
+        except psycopg2.errors.InsufficientPrivilege:
+            # The application role: it sees no work, so there is nothing to spare anyone.
+            conn.close()
+            return True
+        self._pg_conn = conn
+        return True
+
     def release(self) -> None:
-        if self._pg_held:
-            self._pg_held = False
-            if not self.db.is_closed():
-                self.db.execute_sql("SELECT pg_advisory_unlock(%s)", (PG_LOCK_KEY,))
+        if self._pg_conn is not None:
+            conn, self._pg_conn = self._pg_conn, None
+            conn.close()  # ends its transaction, and the row lock with it
         if self._fd is not None:
             import fcntl
 

@@ -35,9 +35,10 @@ def _prepare(ctx):
     from tix.jobs.common import open_store
 
     from tix import settings
+    from tix.store import bound_lock_waits
 
     conf, limits = settings.load(), settings.load_mail_in()
-    open_store(ctx)
+    bound_lock_waits(open_store(ctx))  # a held lock defers the message, never hangs it
     return conf, limits
 
 
@@ -65,29 +66,49 @@ def _delivered_name(name: str) -> str:
     metavar="DIR",
     help="Maildir for refused messages (default: DIR/.Rejected)",
 )
+@click.option("--held", is_flag=True, help="list the held messages (filed by nobody) and exit")
 @click.pass_context
-def mail_in(ctx, maildir, rejected):
+def mail_in(ctx, maildir, rejected, held):
     """File incoming email: one message on stdin (MTA pipe), or a Maildir.
 
     Replies (a [CODE] in the subject, or answering an email tix sent) are added to their ticket;
     mail to a department address from a known contact opens a ticket; automatic mail is logged;
-    anything else is refused with a notice. See docs/mail-in.md.
+    a reply or new ticket whose sender nothing proves (no reply key, no trusted DMARC pass) is
+    held until that person confirms it; anything else is refused with a notice. See
+    docs/mail-in.md.
     """
-    if rejected and not maildir:
-        from tix.errors import InvalidInput
+    from tix.errors import InvalidInput
 
+    if rejected and not maildir:
         raise InvalidInput("--rejected goes with --maildir")
-    if maildir:
+    if held:
+        if maildir:
+            raise InvalidInput("--held lists, and reads no mail: not with --maildir")
+        _list_held(ctx)
+    elif maildir:
         _run_maildir(ctx, Path(maildir), Path(rejected) if rejected else None)
     else:
         _run_pipe(ctx)
+
+
+def _list_held(ctx):
+    from tix.jobs.common import open_store
+
+    from tix.output import held_line
+    from tix.service.mailin import held_messages
+
+    open_store(ctx)
+    found = held_messages()
+    for item in found:
+        click.echo(held_line(item).strip())
+    click.echo(f"mail-in: {len(found)} held message(s)")
 
 
 def _run_pipe(ctx):
     from tix import inbound
 
     raw = sys.stdin.buffer.read()
-    inbound.parse(raw)  # input that is no message at all: exit 2, a retry would not help
+    inbound.parse(raw)  # no message at all, or nested too deep: exit 2, a retry would not help
     try:
         conf, limits = _prepare(ctx)
         outcome = inbound.handle(raw, conf=conf, limits=limits)

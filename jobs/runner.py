@@ -97,6 +97,9 @@ def notify(conf: settings.Settings, summary: Summary, dry_run: bool = False, tic
         ]
         tick(len(summary.would_send))
         return
+    from tix.jobs import mail_requests
+
+    mail_requests.render(conf)  # customers' emails, written before they are sent
     summary.mail = dispatch.notify(conf, progress=lambda mail: tick(mail.sent + mail.failed))
 
 

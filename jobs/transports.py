@@ -80,8 +80,10 @@ class FolderTransport:
         return f"mail folder {self.folder}"
 
     def prepare(self, row, start) -> Outcome | None:
+        from tix.paths import private_dir
+
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_dir(self.folder)  # 0700: the folder holds every customer's email
         except OSError as exc:
             return Outcome("retry", f"cannot create {self.folder}: {exc.strerror}")
         return None if start(row)() else NOT_OURS
@@ -91,7 +93,11 @@ class FolderTransport:
         target = self.folder / f"{row.id:08d}-{local}.eml"
         temporary = self.folder / f".{target.name}.tmp"
         try:
-            temporary.write_bytes(row.raw.encode("utf-8", "surrogateescape"))
+            # 0600 whatever the umask, like the folder: readable by the store's owner only.
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), 0o600)
+                handle.write(row.raw.encode("utf-8", "surrogateescape"))
             os.replace(temporary, target)
         except OSError as exc:
             return Outcome("retry", f"cannot write {target}: {exc.strerror}")

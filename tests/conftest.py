@@ -112,7 +112,13 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     monkeypatch.setenv("TZ", "UTC")
+    # The CLI speaks each person's language (alpha's people read Spanish); tests read English
+    # unless they unset this to check the other language, as TZ pins the time zone.
+    monkeypatch.setenv("TIX_LANG", "en")
     monkeypatch.setenv("TIX_MAIL_FROM", "Hosting Support <support@tix.test>")
+    # No test reaches the Internet: the account check runs only where a test sets up the
+    # loopback servers it checks (tests/test_diagnosis_*.py).
+    monkeypatch.setenv("TIX_DIAGNOSIS", "off")
     clock.reset()
     yield
     clock.reset()
@@ -399,7 +405,7 @@ def desk(backend, tmp_path, runner, request, desk_templates):
     on PostgreSQL): the same store as building it in each test, a second or two faster."""
     import shutil
 
-    from tix import auth
+    from tix import credentials
 
     template, tokens = _desk_template(backend, runner, request, desk_templates)
     admin = None
@@ -411,7 +417,7 @@ def desk(backend, tmp_path, runner, request, desk_templates):
         admin = _pg_admin_connection()
         admin.cursor().execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         url = pg_url(name)
-    auth.save_token(url, tokens["admin"])  # as `tix init` did for a store of its own
+    credentials.save_token(url, tokens["admin"])  # as `tix init` did for a store of its own
     yield Desk(url=url, runner=runner, tokens=dict(tokens))
     if admin is not None:
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -70,9 +70,44 @@ def test_demo_walks_a_ticket_through_its_life(tmp_path):
         ["reminded 1", "closed 0"],
         ["reminded 0", "closed 1"],
     ]
-    assert "will be closed in 24 h unless you answer" in out
+    assert "will be closed in 24 hours unless you answer" in out  # as the README quotes it
     assert re.search(r'"close_reason": "auto"', out)  # the customer's JSON: closed by the job
     assert f"replied on {code}; status open" in out  # ...and a late answer reopens it
     workdir = re.search(r"^demo store: (.+) \(removed\)$", out, re.MULTILINE)
     assert workdir and not Path(workdir[1]).exists()
     assert "Traceback" not in result.stderr
+
+
+def test_demo_keep_can_be_run_twice_and_refuses_a_folder_that_is_not_a_demos(tmp_path):
+    tix = Path(sys.executable).with_name("tix")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIX_")}
+    env.update(HOME=str(tmp_path), NO_COLOR="1")
+    kept = tmp_path / "kept"
+    for _ in range(2):
+        result = subprocess.run(
+            [str(tix), "demo", "--keep", str(kept)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"demo store: {kept}\n" in result.stdout
+    assert (kept / "demo.db").is_file() and "Traceback" not in result.stderr
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    refused = subprocess.run(
+        [str(tix), "demo", "--keep", str(other)], env=env, capture_output=True, text=True
+    )
+    assert refused.returncode == 1 and "holds no earlier demo" in refused.stderr
+    assert [p.name for p in other.iterdir()] == ["notes.txt"]
+
+
+def test_python_m_tix_jobs_is_tix_jobs(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "tix.jobs", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and result.stdout.startswith("Usage: tix-jobs ")
+    assert "remind" in result.stdout and "mail-in" in result.stdout

@@ -181,8 +181,20 @@ def test_a_bad_rules_file_is_refused_before_anything_changes(
 
 
 def test_no_rules_file_means_nothing_to_do(desk, tmp_path, monkeypatch):
-    monkeypatch.setenv("TIX_ESCALATION_RULES", str(tmp_path / "absent.toml"))
+    # No TIX_ESCALATION_RULES and no <config>/escalation.toml: escalation is simply not used.
+    default = tmp_path / "config" / "tix" / "escalation.toml"
     assert jobs(desk.url, "escalate").stdout.strip() == (
-        f"no escalation rules in {tmp_path / 'absent.toml'}: nothing to do"
+        f"no escalation rules in {default}: nothing to do"
     )
     assert "escalated" not in jobs(desk.url, "run").stdout
+
+
+def test_a_rules_file_named_explicitly_must_exist(desk, tmp_path, monkeypatch):
+    """TIX_ESCALATION_RULES pointing nowhere (a typo in cron's environment) is a configuration
+    error, exit 2, for `escalate` and for `run`, not a quiet "nothing to do"."""
+    monkeypatch.setenv("TIX_ESCALATION_RULES", str(tmp_path / "absent.toml"))
+    before = deskdb.dump(desk.url)
+    for command in ("escalate", "run"):
+        result = jobs(desk.url, command, expect=2)
+        assert "TIX_ESCALATION_RULES: no such file" in result.stderr and result.stdout == ""
+    assert deskdb.dump(desk.url) == before

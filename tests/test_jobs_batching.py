@@ -223,7 +223,7 @@ def test_batches_are_bounded_and_each_recipient_gets_the_template_of_their_langu
     assert len(english) == 7 and all(
         r.subject.startswith("[") and "Still there? Ticket" in r.subject for r in english
     )
-    assert all("closes in 24 h." in r.raw for r in english)
+    assert all("closes in 24 hours." in r.raw for r in english)
     assert {r.subject for r in rows if r.recipient.endswith("@alpha.test")} == {
         f"[{spanish}] Esperamos su respuesta: Ticket es"
     }
@@ -278,12 +278,13 @@ ANY_TEXT = st.text(max_size=220)
     body=st.one_of(PRINTABLE, ANY_TEXT),
     code=st.sampled_from([None, "K7QD-4MZP"]),
     kind=st.sampled_from(["reminder", "agent-reply"]),
+    reply_key=st.sampled_from([None, "abcdefghijklmnopqrstuvwxyz234567"]),
     now=st.datetimes(
         min_value=datetime.datetime(2000, 1, 1), max_value=datetime.datetime(2100, 1, 1)
     ),
 )
 def test_raw_message_is_exactly_what_email_message_writes(
-    backend, name, email, subject, body, code, kind, now
+    backend, name, email, subject, body, code, kind, reply_key, now
 ):
     conf = settings.load()
     recipient = mail.Recipient(email, name, "en")
@@ -296,6 +297,7 @@ def test_raw_message_is_exactly_what_email_message_writes(
         message_id="<0123abcd@tix.test>",
         conf=conf,
         now=now,
+        reply_key=reply_key,
     )
     message = mail.build(
         kind=kind,
@@ -306,6 +308,7 @@ def test_raw_message_is_exactly_what_email_message_writes(
         message_id="<0123abcd@tix.test>",
         conf=conf,
         now=now,
+        reply_key=reply_key,
     )
     assert fast == (str(message["Subject"]), message.as_string())
 

@@ -48,7 +48,10 @@ def test_every_queued_message_is_delivered_once_with_its_threading_headers(desk,
         assert item["rcpt_tos"] == [row.recipient]
         assert item["mail_from"] == "support@tix.test"
         assert message["Subject"].startswith(f"[{code}] ")
-        assert message["In-Reply-To"] == message["References"] == f"<ticket-{code}@tix.test>"
+        assert message["In-Reply-To"] == f"<ticket-{code}@tix.test>"
+        # The thread id, then the recipient's reply key (tix/replykeys.py).
+        root, key_ref = message["References"].split()
+        assert root == f"<ticket-{code}@tix.test>" and key_ref.startswith("<reply-")
     spanish = [i for i in server.handler.received if i["rcpt_tos"] == ["owner@alpha.test"]]
     assert any("Lo estamos mirando." in i["message"].get_content() for i in spanish)
     assert {r.status for r in outbox(url)} == {"sent"}
@@ -171,6 +174,7 @@ HOSTILE_SUBJECTS = [
 EXPECTED_HEADERS = {
     "from",
     "to",
+    "reply-to",  # the recipient's reply key (tix/replykeys.py)
     "subject",
     "message-id",
     "date",

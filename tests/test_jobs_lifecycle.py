@@ -62,7 +62,7 @@ def test_whole_life_of_a_ticket_waiting_on_the_customer(desk):
             "owner@alpha.test",
         ]
         assert all(m["Subject"].startswith(f"[{code}] ") for m in spanish)
-        assert "se cerrará en 24 h si no contesta" in spanish[0].get_content()
+        assert "se cerrará en 24 horas si no contesta" in spanish[0].get_content()
         assert ticket(url, code).reminder_delivered_at == START + 48 * H
 
         # A second run the same hour (or the next) sends no second reminder.

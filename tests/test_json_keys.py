@@ -7,9 +7,13 @@ import json
 import re
 from pathlib import Path
 
+import deskdb
 import pytest
+from click.testing import CliRunner
 from jobs_support import jobs
+from tix.jobs.cli import cli as jobs_cli
 
+from tix import store
 from tix.service import shapes
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
@@ -53,6 +57,25 @@ def test_every_documented_command_prints_exactly_its_keys(desk):
         "create", "-d", "hosting", "-s", "Mail down", "-m", "No mail.", "--yes", as_="alpha"
     )
     shown = run("show", code, "--history")
+    account = run("admin", "account", "show", "alpha", as_="admin")
+    with deskdb.opened(desk.url):
+        from tix import clock, tickets
+        from tix.diagnosis import Diagnosis, Result
+        from tix.models import Ticket
+
+        found = Diagnosis([Result("dns.a", "alpha.test", "ok", {"A": ["192.0.2.1"]})], [], 0.1, 0)
+        with store.transaction():
+            tickets.save_diagnosis(Ticket.get(Ticket.code == code), found, clock.now())
+    diagnosed = run("show", code)
+    forged = (  # a reply nothing proves is Olga's: held, and listed for agents
+        f"From: owner@alpha.test\nTo: support@tix.test\nSubject: Re: [{code}] Site down\n"
+        "Message-ID: <held-1@alpha.test>\n\nSend me the password.\n"
+    )
+    held = CliRunner().invoke(
+        jobs_cli, ["mail-in"], input=forged, env={"TIX_DATABASE_URL": desk.url}
+    )
+    assert held.stdout.startswith("held: "), held.output
+    held = run("show", code)["held"]
     seen = {
         "`tix list`, `tix search TEXT`, `tix next` (each ticket)": [
             keys_of(run("list")),
@@ -65,6 +88,12 @@ def test_every_documented_command_prints_exactly_its_keys(desk):
         "`tix show CODE`: each of `messages`": [keys_of(shown["messages"])],
         "`tix show CODE`: each of `attachments`": [keys_of(shown["attachments"])],
         "`tix show CODE --history`: each of `events`": [keys_of(shown["events"])],
+        "`tix show CODE` (agents): each of `held` (email mail-in keeps unfiled, docs/mail-in.md)": [
+            keys_of(held)
+        ],
+        "`tix show CODE`, `tix create`, `tix diagnose CODE`: `diagnosis` (or `null`: not checked)": [
+            list(diagnosed["diagnosis"])
+        ],
         "`tix whoami`": [list(run("whoami", as_="alpha"))],
         "`tix db status` (each migration)": [keys_of(run("db", "status"))],
         "`tix template list` (each), `tix template show NAME`": [
@@ -75,6 +104,24 @@ def test_every_documented_command_prints_exactly_its_keys(desk):
             keys_of(run("admin", "department", "list", as_="admin"))
         ],
         "`tix sla` (each department and priority)": [keys_of(run("sla"))],
+        "`tix admin agent list` (each), `tix admin agent show EMAIL`": [
+            keys_of(run("admin", "agent", "list", as_="admin")),
+            list(run("admin", "agent", "show", "hosting@host.test", as_="admin")),
+        ],
+        "`tix admin account list` (each)": [keys_of(run("admin", "account", "list", as_="admin"))],
+        "`tix admin account show HANDLE`": [list(account)],
+        "`tix admin contact list` (each), `tix admin contact show EMAIL`, "
+        "`tix admin account show HANDLE`: each of `contacts`": [
+            keys_of(run("admin", "contact", "list", as_="admin")),
+            list(run("admin", "contact", "show", "dev@alpha.test", as_="admin")),
+            keys_of(account["contacts"]),
+        ],
+        "`tix admin service list` (each), `tix admin service show HANDLE NAME`, "
+        "`tix admin account show HANDLE`: each of `services`": [
+            keys_of(run("admin", "service", "list", as_="admin")),
+            list(run("admin", "service", "show", "alpha", "alpha.test", as_="admin")),
+            keys_of(account["services"]),
+        ],
         "`tix-jobs outbox` (each email)": [
             keys_of(json.loads(jobs(desk.url, "outbox", "--format", "json").stdout))
         ],

@@ -225,16 +225,39 @@ def add_contact(
         )
 
 
-def add_service(principal: Principal, handle: str, name: str, kind: str = "hosting") -> Service:
+def add_service(
+    principal: Principal,
+    handle: str,
+    name: str,
+    kind: str = "hosting",
+    server_ip: str | None = None,
+    mail_host: str | None = None,
+) -> Service:
     principal.require_admin()
     if kind not in SERVICE_KINDS:
         raise InvalidInput(f"service kind {kind!r}: use one of {', '.join(SERVICE_KINDS)}")
     name = check_name(name, "service name").lower()
+    if server_ip is not None:
+        import ipaddress
+
+        try:
+            server_ip = str(ipaddress.ip_address(server_ip.strip()))
+        except ValueError:
+            raise InvalidInput(f"--server-ip {server_ip!r} is not an IP address") from None
+    if mail_host is not None:
+        mail_host = check_name(mail_host, "mail host").lower().rstrip(".")
     with transaction():
         account = account_by_handle(handle)
         if Service.select().where(Service.account == account, Service.name == name).exists():
             raise InvalidInput(f"account {account.handle} already has service {name!r}")
-        return Service.create(account=account, name=name, kind=kind, created_at=clock.now())
+        return Service.create(
+            account=account,
+            name=name,
+            kind=kind,
+            server_ip=server_ip,
+            mail_host=mail_host,
+            created_at=clock.now(),
+        )
 
 
 def _person(email: str) -> tuple[Agent | None, Contact | None]:
@@ -252,8 +275,17 @@ def issue_token(principal: Principal, email: str) -> str:
     principal.require_admin()
     with transaction():
         agent, contact = _person(email)
+        person = agent or contact
+        if not person.active:
+            kind = "agent" if agent else "contact"
+            raise NotAllowed(
+                f"{person.email} is deactivated: `tix admin {kind} reactivate {person.email}` first"
+            )
         if contact is not None and not contact.can_login:
-            raise NotAllowed(f"{contact.email} may not log in (add the contact with --login)")
+            raise NotAllowed(
+                f"{contact.email} may not log in: allow it with "
+                f"`tix admin contact edit {contact.email} --login`"
+            )
         return auth.issue_token(agent=agent, contact=contact)
 
 

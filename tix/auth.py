@@ -1,20 +1,18 @@
-"""Who is acting: tokens (hashed at rest), the principal they name, and where a user's token
-is kept (OS keyring; TIX_TOKEN for cron and scripts; a 0600 file where no keyring exists)."""
+"""Who is acting: tokens (hashed at rest) and the principal they name. Where a user keeps
+their token is tix/credentials.py."""
 
 import hashlib
 import hmac
-import json
-import os
-import sys
 from dataclasses import dataclass
 
+import peewee as pw
+
 from tix import clock
+from tix.credentials import load_token
 from tix.errors import NotAllowed, NotLoggedIn
 from tix.models import Account, Agent, Contact, Token
-from tix.paths import config_dir
-from tix.store import mask_url, set_identity
+from tix.store import dialect, set_identity, token_locator
 
-KEYRING_SERVICE = "tix"
 TOKEN_PREFIX = "tix_"
 
 
@@ -92,6 +90,14 @@ def new_token() -> str:
 
 def issue_token(agent: Agent | None = None, contact: Contact | None = None) -> str:
     """Create a token for one person; the clear text is returned once and never stored."""
+    db = Token._meta.database.obj
+    if dialect(db) == "postgresql":
+        # Made by the database (migration 0010): its hash in an INSERT would be readable by
+        # other sessions of the same login in pg_stat_activity.
+        return db.execute_sql(
+            "SELECT tix_issue_token(%s, %s)",
+            (agent.id if agent else None, contact.id if contact else None),
+        ).fetchone()[0]
     token = new_token()
     Token.create(token_hash=hash_token(token), agent=agent, contact=contact, created_at=clock.now())
     return token
@@ -106,18 +112,25 @@ def revoke_tokens(agent: Agent | None = None, contact: Contact | None = None) ->
     return query.execute()
 
 
+def _is_token(digest: str):
+    """The row of this hash. On PostgreSQL looked up by its locator: the statement's text is
+    visible to other sessions of the same login, and the hash is a credential there."""
+    if dialect(Token._meta.database.obj) == "postgresql":
+        stored = pw.fn.encode(pw.fn.sha256(pw.fn.decode(Token.token_hash, "hex")), "hex")
+        return stored == token_locator(digest)
+    return Token.token_hash == digest
+
+
 def principal_for_token(token: str) -> Principal:
     token = (token or "").strip()
     digest = hash_token(token)
     # On PostgreSQL as the application role, the policies show only this token's own rows, and
     # only in a transaction that names it (tix.store.transaction sets it from here on).
     set_identity(digest)
-    row = Token.get_or_none(Token.token_hash == digest)
+    row = Token.get_or_none(_is_token(digest))
     # The lookup is by hash; compare_digest keeps the final check constant-time all the same.
     if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at:
-        raise NotLoggedIn(
-            "token not valid (revoked or unknown): run `tix login` with a current token"
-        )
+        raise NotLoggedIn.said("token-not-valid")
     if row.agent_id:
         # None: row-level security hides a deactivated agent from their own token.
         agent = Agent.get_or_none(Agent.id == row.agent_id)
@@ -127,106 +140,13 @@ def principal_for_token(token: str) -> Principal:
     contact = (
         Contact.select(Contact, Account).join(Account).where(Contact.id == row.contact_id).first()
     )
-    if contact is None or not contact.can_login:
+    if contact is None or not contact.can_login or not contact.active:
         raise NotLoggedIn("this contact may not log in")
     return Principal(contact=contact)
-
-
-# -- where the user's token is kept -----------------------------------------------------------
-
-_warned_no_keyring = False
-
-
-def _credentials_file():
-    return config_dir() / "credentials.json"
-
-
-def _keyring():
-    """The keyring module if a real backend exists, else None (headless servers)."""
-    try:
-        import keyring
-        from keyring.backends import fail
-
-        backend = keyring.get_keyring()
-        if isinstance(backend, fail.Keyring):
-            return None
-        # A chainer with nothing behind it is as good as no keyring.
-        if getattr(backend, "backends", None) == []:
-            return None
-        return keyring
-    except Exception:
-        return None
-
-
-def _warn_no_keyring() -> None:
-    global _warned_no_keyring
-    if not _warned_no_keyring:
-        _warned_no_keyring = True
-        print(
-            f"warning: no OS keyring available; token saved in {_credentials_file()} "
-            "(readable only by you)",
-            file=sys.stderr,
-        )
-
-
-def save_token(url: str, token: str) -> str:
-    """Keep the token for this store; returns where it went."""
-    kr = _keyring()
-    if kr is not None:
-        try:
-            kr.set_password(KEYRING_SERVICE, mask_url(url), token)
-            return "keyring"
-        except Exception:
-            pass
-    path = _credentials_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = _read_credentials()
-    data[mask_url(url)] = token
-    # Created 0600 from the start so the token is never readable by others, even briefly.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle)
-    os.chmod(path, 0o600)
-    _warn_no_keyring()
-    return str(path)
-
-
-def _read_credentials() -> dict:
-    try:
-        return json.loads(_credentials_file().read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def load_token(url: str) -> str | None:
-    env = os.environ.get("TIX_TOKEN")
-    if env:
-        return env
-    kr = _keyring()
-    if kr is not None:
-        try:
-            token = kr.get_password(KEYRING_SERVICE, mask_url(url))
-            if token:
-                return token
-        except Exception:
-            pass
-    return _read_credentials().get(mask_url(url))
-
-
-def forget_token(url: str) -> None:
-    kr = _keyring()
-    if kr is not None:
-        try:
-            kr.delete_password(KEYRING_SERVICE, mask_url(url))
-        except Exception:
-            pass
-    data = _read_credentials()
-    if data.pop(mask_url(url), None) is not None:
-        _credentials_file().write_text(json.dumps(data))
 
 
 def current_principal(url: str) -> Principal:
     token = load_token(url)
     if not token:
-        raise NotLoggedIn("not logged in: run `tix login` (or set TIX_TOKEN)")
+        raise NotLoggedIn.said("not-logged-in")
     return principal_for_token(token)

@@ -48,13 +48,22 @@ def run(keep: str | None, *, tix, tix_jobs) -> int:
     """`tix` and `tix_jobs`: the click groups of the two commands."""
     _DOORS.update({"tix": tix, "tix-jobs": tix_jobs})
     workdir = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="tix-demo-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    if keep:
+        _fresh_keep_folder(workdir)
     saved = {
         k: os.environ.get(k)
-        for k in ("TIX_DATABASE_URL", "TIX_TOKEN", "XDG_DATA_HOME", "XDG_CONFIG_HOME")
+        for k in (
+            "TIX_DATABASE_URL",
+            "TIX_TOKEN",
+            "XDG_DATA_HOME",
+            "XDG_CONFIG_HOME",
+            "TIX_DIAGNOSIS",
+        )
     }
     # Everything the demo writes (store, saved token, mail folder) stays inside workdir.
     os.environ["TIX_DATABASE_URL"] = f"sqlite:///{workdir / 'demo.db'}"
+    # The demo's customer domain is made up: an account check of it would only wait on DNS.
+    os.environ["TIX_DIAGNOSIS"] = "off"
     os.environ["XDG_DATA_HOME"] = str(workdir / "data")
     os.environ["XDG_CONFIG_HOME"] = str(workdir / "config")
     try:
@@ -218,6 +227,29 @@ def run(keep: str | None, *, tix, tix_jobs) -> int:
         clock.reset()
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+# What a demo leaves in its folder, and the mark that says a folder is a demo's.
+_MARK = ".tix-demo"
+_LEFT = ("demo.db", "demo.db-wal", "demo.db-shm", "demo.db.jobs-lock", "data", "config")
+
+
+def _fresh_keep_folder(workdir: Path) -> None:
+    """`--keep DIR` may be run again: the previous demo's files in DIR are removed (and only
+    those). A folder with other things in it, that no demo made, is refused."""
+    if workdir.is_dir() and any(workdir.iterdir()):
+        if not (workdir / _MARK).exists():
+            raise click.ClickException(
+                f"{workdir} is not empty and holds no earlier demo: choose a new or empty folder"
+            )
+        for name in _LEFT:
+            path = workdir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / _MARK).write_text("a folder `tix demo --keep` made; it may empty it again\n")
 
 
 def _mail_folder_files() -> set:

@@ -132,7 +132,8 @@ def template_reply(principal: Principal, ticket: Ticket, name: str) -> str:
         ReplyTemplate.name == (name or "").strip().lower(), ReplyTemplate.lang == "en"
     )
     if row is None:
-        raise NotFound(f"no template {name!r} in {contact.lang} or en")
+        tried = "en" if contact.lang == "en" else f"{contact.lang} (the customer's language) or en"
+        raise NotFound(f"no template {name!r} in {tried}")
     values = {
         "customer": contact.name,
         "account": ticket.account.name,

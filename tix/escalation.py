@@ -140,12 +140,20 @@ def parse_rules(text: str, where: str = "rules") -> list[Rule]:
 
 
 def load_rules(path: Path | None = None) -> list[Rule]:
-    """The rules file's rules ([] when there is no file), checked against the store: unknown
-    departments or agents are refused before anything is changed."""
+    """The rules file's rules ([] when the default file does not exist), checked against the
+    store: unknown departments or agents are refused before anything is changed. A file named
+    explicitly (TIX_ESCALATION_RULES) that does not exist is an error: a typo in cron's
+    environment must not silently turn escalation off."""
+    explicit = path is not None or bool(os.environ.get("TIX_ESCALATION_RULES"))
     path = path or rules_path()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if explicit:
+            raise InvalidInput(
+                f"TIX_ESCALATION_RULES: no such file {str(path)!r} (unset it to use "
+                f"{config_dir() / 'escalation.toml'})"
+            ) from None
         return []
     except OSError as exc:
         raise InvalidInput(f"cannot read escalation rules {path}: {exc.strerror}") from None

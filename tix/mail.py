@@ -7,7 +7,6 @@ recipient's language, one file each in tix/templates/<kind>.<lang>.txt (first li
 `<config>/templates/` overrides the built-in one.
 """
 
-import functools
 import re
 import time
 import unicodedata
@@ -17,7 +16,17 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tix import clock, settings
+from tix import clock, mail_words, replykeys, settings
+from tix.mailfold import (
+    MAX_LINE,
+    PLAIN_ADDRESS,
+    PLAIN_NAME,
+    PLAIN_REPLY_TO,
+    folded,
+    policy_line,
+    text_part,
+    token_line,
+)
 from tix.models import Outbox
 from tix.paths import config_dir
 
@@ -27,16 +36,7 @@ if TYPE_CHECKING:
 # Kinds whose email is written by a person; every other kind is sent automatically.
 HUMAN_KINDS = {"agent-reply"}
 
-STATUS_WORDS = {
-    "es": {
-        "open": "abierto",
-        "answered": "respondido",
-        "customer-reply": "con respuesta del cliente",
-        "in-progress": "en curso",
-        "on-hold": "en espera",
-        "closed": "cerrado",
-    },
-}
+STATUS_WORDS = mail_words.STATUS  # where they were found before tix.mail_words
 
 # C0/C1 controls, line and paragraph separators, bidi and other format characters: none of
 # these belong in a header, and CR/LF would start a new one.
@@ -73,6 +73,9 @@ class Recipient:
     email: str
     name: str
     lang: str = "en"
+    # The person, when tix knows them: their emails about a ticket carry a reply key for them.
+    contact_id: int | None = None
+    agent_id: int | None = None
 
 
 # The built-in templates, one file per kind and language, in the very format of the overrides
@@ -134,6 +137,14 @@ def thread_id(code: str, domain: str) -> str:
     return f"<ticket-{code}@{domain}>"
 
 
+def _references(code: str | None, reply_key: str | None, conf: settings.Settings) -> str:
+    """The ticket's thread id, then the reply key's (which a reply's References copies)."""
+    refs = [thread_id(code, conf.mail_domain)] if code else []
+    if reply_key:
+        refs.append(replykeys.thread_ref(reply_key, conf))
+    return " ".join(refs)
+
+
 def build(
     *,
     kind: str,
@@ -144,6 +155,7 @@ def build(
     message_id: str,
     conf: settings.Settings,
     now=None,
+    reply_key: str | None = None,
 ) -> "EmailMessage":
     # Imported here: the email package is ~3 ms of start-up that reading commands never use.
     from email.message import EmailMessage
@@ -152,14 +164,17 @@ def build(
     msg = EmailMessage()
     msg["From"] = conf.mail_from
     msg["To"] = formataddr((display_name(recipient.name), recipient.email))
+    if reply_key:
+        msg["Reply-To"] = replykeys.reply_to(reply_key, conf)
     safe_subject = header_safe(subject)
     msg["Subject"] = f"[{code}] {safe_subject}" if code else safe_subject
     msg["Message-ID"] = message_id
     msg["Date"] = format_datetime((now or clock.now()).replace(tzinfo=UTC))
     if code:
-        root = thread_id(code, conf.mail_domain)
-        msg["In-Reply-To"] = root
-        msg["References"] = root
+        msg["In-Reply-To"] = thread_id(code, conf.mail_domain)
+    if code or reply_key:
+        msg["References"] = _references(code, reply_key, conf)
+    if code:
         msg["X-Tix-Ticket"] = code
     if kind not in HUMAN_KINDS:
         msg["Auto-Submitted"] = "auto-generated"
@@ -177,69 +192,6 @@ def build(
 # header_safe runs first either way. tests/test_jobs_batching.py checks that the result is
 # exactly `build(...).as_string()`, hostile subjects included.
 
-_ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
-_PLAIN_NAME = re.compile(rf"[{_ATEXT}]+(?: [{_ATEXT}]+)*")
-_PLAIN_ADDRESS = re.compile(rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
-_PLAIN_WORDS = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*")
-_PLAIN_TOKEN = re.compile(r"[\x21-\x7e]+")
-_MAX_LINE = 78  # the email policy's max_line_length
-
-
-def _folded(name: str, value: str) -> str | None:
-    """`Name: value` folded as the email policy folds plain ASCII words, None for anything
-    else: on one line if it fits; else alone on the next line if it fits there; else word by
-    word, each fold taking the space before the word onto the new line."""
-    if not _PLAIN_WORDS.fullmatch(value):
-        return None
-    if len(name) + 2 + len(value) <= _MAX_LINE:
-        return f"{name}: {value}"
-    if len(value) + 1 <= _MAX_LINE:
-        return f"{name}:\n {value}"
-    lines, line = [], f"{name}: "
-    for index, word in enumerate(value.split(" ")):
-        if index:
-            if len(line) + 1 > _MAX_LINE:
-                return None  # a space that does not fit: left to the policy
-            line += " "
-        if len(line) + len(word) <= _MAX_LINE:
-            line += word
-        elif len(word) + 1 <= _MAX_LINE:
-            lines.append(line[:-1])
-            line = " " + word
-        else:
-            return None
-    lines.append(line)
-    return "\n".join(lines)
-
-
-def _token_line(name: str, value: str) -> str | None:
-    line = f"{name}: {value}"
-    return line if _PLAIN_TOKEN.fullmatch(value) and len(line) <= _MAX_LINE else None
-
-
-@functools.lru_cache(maxsize=4096)
-def _policy_line(name: str, value: str) -> str:
-    """One header exactly as EmailMessage writes it. The generator folds each header on its
-    own, so this is the very text it has in a whole message. Cached: From is the same in every
-    email of a run, and a customer's To in every email to them."""
-    from email.message import EmailMessage
-
-    msg = EmailMessage()
-    msg[name] = value
-    return msg.as_string().split("\n\n", 1)[0]
-
-
-def _text_part(body: str) -> tuple[str, str]:
-    """(Content-Transfer-Encoding, payload) as EmailMessage.set_content + as_string give them."""
-    from email import base64mime, contentmanager, policy
-
-    cte, payload = contentmanager._encode_text(body, "utf-8", None, policy.default)
-    if cte == "8bit":
-        # as_string() (text output) re-encodes 8-bit text in base64.
-        cte = "base64"
-        payload = base64mime.body_encode(payload.encode("ascii", "surrogateescape"))
-    return cte, payload
-
 
 def raw_message(
     *,
@@ -251,6 +203,7 @@ def raw_message(
     message_id: str,
     conf: settings.Settings,
     now=None,
+    reply_key: str | None = None,
 ) -> tuple[str, str]:
     """(the Subject as stored in the outbox, the whole message as text): exactly
     `build(...).as_string()`, without EmailMessage's parsing of plain headers."""
@@ -260,9 +213,9 @@ def raw_message(
     name = display_name(recipient.name)
     plain_to = f"To: {name} <{recipient.email}>"
     if not (
-        _PLAIN_NAME.fullmatch(name)
-        and _PLAIN_ADDRESS.fullmatch(recipient.email)
-        and len(plain_to) <= _MAX_LINE
+        PLAIN_NAME.fullmatch(name)
+        and PLAIN_ADDRESS.fullmatch(recipient.email)
+        and len(plain_to) <= MAX_LINE
     ):
         plain_to = None
     safe_subject = header_safe(subject)
@@ -272,24 +225,32 @@ def raw_message(
     headers = [
         ("From", conf.mail_from, None),
         ("To", formataddr((name, recipient.email)), plain_to),
-        ("Subject", stored_subject, _folded("Subject", stored_subject)),
-        ("Message-ID", message_id, _token_line("Message-ID", message_id)),
+    ]
+    if reply_key:
+        value = replykeys.reply_to(reply_key, conf)
+        plain = f"Reply-To: {value}"
+        plain = plain if len(plain) <= MAX_LINE and PLAIN_REPLY_TO.fullmatch(value) else None
+        headers.append(("Reply-To", value, plain))
+    headers += [
+        ("Subject", stored_subject, folded("Subject", stored_subject)),
+        ("Message-ID", message_id, token_line("Message-ID", message_id)),
         ("Date", date, f"Date: {date}"),
     ]
     if code:
         root = thread_id(code, conf.mail_domain)
-        headers += [
-            ("In-Reply-To", root, _token_line("In-Reply-To", root)),
-            ("References", root, _token_line("References", root)),
-            ("X-Tix-Ticket", code, _token_line("X-Tix-Ticket", code)),
-        ]
+        headers.append(("In-Reply-To", root, token_line("In-Reply-To", root)))
+    if code or reply_key:
+        refs = _references(code, reply_key, conf)
+        headers.append(("References", refs, folded("References", refs)))
+    if code:
+        headers.append(("X-Tix-Ticket", code, token_line("X-Tix-Ticket", code)))
     lines = [
-        plain if plain is not None else _policy_line(header, value)
+        plain if plain is not None else policy_line(header, value)
         for header, value, plain in headers
     ]
     if kind not in HUMAN_KINDS:
         lines.append("Auto-Submitted: auto-generated")
-    cte, payload = _text_part(body)
+    cte, payload = text_part(body)
     lines += [
         'Content-Type: text/plain; charset="utf-8"',
         f"Content-Transfer-Encoding: {cte}",
@@ -308,18 +269,21 @@ def outbox_rows(
     now,
     reminder_of=None,
     templates: dict | None = None,
+    held_id: int | None = None,
 ) -> list[dict]:
     """One outbox row (as a dict to insert) per recipient, each in their own language, each
-    with its own fixed Message-ID."""
+    with its own fixed Message-ID. An email about a ticket (or a held message) to a person tix
+    knows carries a new reply key for them: the row's "reply_key" is its reply_keys row, for
+    insert_reply_keys (no other key of the dict is a column of reply_keys)."""
     rows = []
     code = values.get("code")
     for recipient in recipients:
-        lang_values = dict(values, name=recipient.name)
-        if recipient.lang in STATUS_WORDS and "status" in values:
-            words = STATUS_WORDS[recipient.lang]
-            lang_values["status"] = words.get(values["status"], values["status"])
+        # Each email in its recipient's language: statuses, priorities, departments, delays.
+        lang_values = mail_words.localized(dict(values, name=recipient.name), recipient.lang)
         subject, body = render(kind, recipient.lang, lang_values, templates)
         message_id = new_message_id(conf.mail_domain)
+        person = recipient.contact_id or recipient.agent_id
+        key = replykeys.new_key() if person and (ticket_id or held_id) else None
         stored_subject, raw = raw_message(
             kind=kind,
             code=code,
@@ -329,6 +293,7 @@ def outbox_rows(
             message_id=message_id,
             conf=conf,
             now=now,
+            reply_key=key,
         )
         rows.append(
             {
@@ -342,6 +307,15 @@ def outbox_rows(
                 "next_attempt_at": now,
                 "reminder_of": reminder_of,
                 "created_at": now,
+                "reply_key": key
+                and replykeys.key_row(
+                    key,
+                    ticket_id=None if held_id else ticket_id,
+                    held_id=held_id,
+                    contact_id=recipient.contact_id,
+                    agent_id=None if recipient.contact_id else recipient.agent_id,
+                    now=now,
+                ),
             }
         )
     return rows
@@ -386,6 +360,11 @@ def insert_outbox_rows(rows: list[dict]) -> None:
     )
 
 
+def insert_reply_keys(rows: list[dict]) -> None:
+    """The reply keys of rows outbox_rows made (after the rows themselves are queued)."""
+    replykeys.insert([row["reply_key"] for row in rows if row.get("reply_key")])
+
+
 def queue(
     *,
     kind: str,
@@ -394,19 +373,34 @@ def queue(
     ticket=None,
     conf: settings.Settings,
     reminder_of=None,
+    held_id: int | None = None,
 ) -> list[Outbox]:
     """Render and queue one email per recipient (each in their own language). The caller's
-    transaction makes the email part of the state change that caused it."""
+    transaction makes the email part of the state change that caused it.
+
+    A customer's session through PostgreSQL's application role writes no email: it asks the
+    database for this one (migration 0010), which accepts only for a change this transaction
+    made, and tix-jobs renders it for tix's own recipients (tix/jobs/mail_requests.py)."""
+    from tix.store import dialect, has_identity
+
     ticket_id = ticket.id if ticket is not None else None
-    return [
-        Outbox.create(**row)
-        for row in outbox_rows(
-            kind=kind,
-            recipients=recipients,
-            values=values,
-            ticket_id=ticket_id,
-            conf=conf,
-            now=clock.now(),
-            reminder_of=reminder_of,
-        )
-    ]
+    db = Outbox._meta.database.obj
+    if ticket_id is not None and has_identity() and dialect(db) == "postgresql":
+        (requested,) = db.execute_sql(
+            "SELECT tix_request_mail(%s, %s)", (kind, ticket_id)
+        ).fetchone()
+        if requested:
+            return []
+    rows = outbox_rows(
+        kind=kind,
+        recipients=recipients,
+        values=values,
+        ticket_id=ticket_id,
+        conf=conf,
+        now=clock.now(),
+        reminder_of=reminder_of,
+        held_id=held_id,
+    )
+    queued = [Outbox.create(**{k: v for k, v in row.items() if k != "reply_key"}) for row in rows]
+    insert_reply_keys(rows)
+    return queued

@@ -90,6 +90,8 @@ class Contact(BaseModel):
     can_login = pw.BooleanField(default=True)
     lang = pw.TextField(default="en")
     created_at = pw.DateTimeField()
+    # Migration 0012: a deactivated contact neither logs in nor writes by email, nor is mailed.
+    active = pw.BooleanField(default=True)
 
     class Meta:
         table_name = "contacts"
@@ -100,6 +102,8 @@ class Service(BaseModel):
     name = pw.TextField()
     kind = pw.TextField()
     created_at = pw.DateTimeField()
+    server_ip = pw.TextField(null=True)  # the account's server (ours), for the account check
+    mail_host = pw.TextField(null=True)  # where its mail is read and sent (IMAP, submission)
 
     class Meta:
         table_name = "services"
@@ -281,6 +285,73 @@ class InboundMail(BaseModel):
         indexes = ((("sender", "received_at"), False),)
 
 
+# -- email in a forger cannot use (migration 0013) ---------------------------------------------
+
+
+class HeldMail(BaseModel):
+    """A message mail-in kept without filing it: nothing proved its sender (no reply key, no
+    trusted DMARC verdict). Filed only when that person answers the keyed "did you send this?"."""
+
+    message_id = pw.TextField(null=True)
+    sender = pw.TextField()  # the From address it claims, lower case
+    received_at = pw.DateTimeField()
+    kind = pw.TextField()  # "reply" (to `ticket`) or "new" (a ticket in `department`)
+    ticket = pw.ForeignKeyField(Ticket, column_name="ticket_id", null=True)
+    department = pw.ForeignKeyField(Department, column_name="department_id", null=True)
+    contact = pw.ForeignKeyField(Contact, column_name="contact_id", null=True)
+    agent = pw.ForeignKeyField(Agent, column_name="agent_id", null=True)
+    subject = pw.TextField()
+    reason = pw.TextField()
+    raw = pw.BlobField()
+    notified = pw.BooleanField(default=False)
+    filed_at = pw.DateTimeField(null=True)
+    filed_ticket = pw.ForeignKeyField(Ticket, column_name="filed_ticket_id", null=True, backref="+")
+
+    class Meta:
+        table_name = "held_mail"
+        indexes = ((("ticket",), False),)
+
+
+class ReplyKey(BaseModel):
+    """The sha256 of a key one email carried (tix/replykeys.py): a reply bringing the key back
+    is that person's, on that ticket (or, with `held`, confirms that held message)."""
+
+    key_hash = pw.TextField(primary_key=True)
+    ticket = pw.ForeignKeyField(Ticket, column_name="ticket_id", null=True)
+    held = pw.ForeignKeyField(HeldMail, column_name="held_id", null=True)
+    contact = pw.ForeignKeyField(Contact, column_name="contact_id", null=True)
+    agent = pw.ForeignKeyField(Agent, column_name="agent_id", null=True)
+    created_at = pw.DateTimeField()
+    used_at = pw.DateTimeField(null=True)
+    revoked_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "reply_keys"
+
+
+# -- the account check (migration 0011) ---------------------------------------------------------
+
+
+class DiagnosisResult(BaseModel):
+    """One result of an account check run for a ticket (tix/diagnosis/store.py writes them)."""
+
+    ticket = pw.ForeignKeyField(Ticket, column_name="ticket_id")
+    run_id = pw.TextField()
+    at = pw.DateTimeField()
+    check_id = pw.TextField()
+    target = pw.TextField()
+    status = pw.TextField()
+    facts = pw.TextField(default="{}")  # JSON
+    text_en = pw.TextField()
+    text_es = pw.TextField()
+    private = pw.BooleanField(default=False)
+    fix = pw.TextField(null=True)  # JSON of a Fix, or NULL
+
+    class Meta:
+        table_name = "diagnosis_results"
+        indexes = ((("ticket", "at"), False),)
+
+
 ALL_MODELS = [
     Department,
     Agent,
@@ -298,4 +369,7 @@ ALL_MODELS = [
     Watcher,
     EscalationFiring,
     InboundMail,
+    DiagnosisResult,
+    HeldMail,
+    ReplyKey,
 ]

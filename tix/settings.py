@@ -166,6 +166,25 @@ class MailInSettings:
     # refusal notices sent to one address, so a mail loop with a stranger's robot cannot grow.
     flood_limit: int
     flood_window: timedelta
+    # Lines that end a reply (mobile footers), "|"-separated; "default" is tix.quotes' list.
+    footers: str = "default"
+    # Upstream spam score (X-Spam-Score) from which a message is spam: never answered.
+    spam_score: float = 5.0
+    # Whose Authentication-Results count (our MTA's authserv-ids), and below how many of our
+    # own Received headers they may sit (tix/mailparse/authres.py). None trusted: a mail whose
+    # only proof is its From header is held.
+    trusted_authserv: frozenset[str] = frozenset()
+    auth_hops: int = 1
+
+
+def _float_setting(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}: {raw!r} is not a number") from None
 
 
 def load_mail_in() -> MailInSettings:
@@ -174,6 +193,14 @@ def load_mail_in() -> MailInSettings:
         flood_window=parse_duration(
             os.environ.get("TIX_MAIL_IN_FLOOD_WINDOW", "15m"), "TIX_MAIL_IN_FLOOD_WINDOW"
         ),
+        footers=os.environ.get("TIX_MAIL_FOOTERS", "").strip() or "default",
+        spam_score=_float_setting("TIX_MAIL_SPAM_SCORE", 5.0),
+        trusted_authserv=frozenset(
+            part.strip().lower()
+            for part in os.environ.get("TIX_MAIL_TRUSTED_AUTHSERV", "").split(",")
+            if part.strip()
+        ),
+        auth_hops=_int_setting("TIX_MAIL_AUTH_HOPS", 1),
     )
 
 

@@ -72,6 +72,7 @@ def compute(
     query = (
         Event.select(
             Event.ticket,
+            Event.actor,
             Event.kind,
             Event.at,
             Event.after,
@@ -92,7 +93,11 @@ def compute(
     per_ticket = defaultdict(list)
     info = {}
     for row in query.tuples().iterator():
-        ticket_id, kind, at, after, created_at, prio, dept = row
+        ticket_id, actor, kind, at, after, created_at, prio, dept = row
+        if kind == "reopened" and actor.startswith("contact:"):
+            # A customer who reopens (a reply to a closed ticket is one `reopened` event) is
+            # waiting for an answer, as after any reply of theirs.
+            per_ticket[ticket_id].append(("customer-reply", at, {}))
         per_ticket[ticket_id].append((kind, at, json.loads(after) if after else {}))
         info[ticket_id] = (
             created_at,

@@ -1,35 +1,21 @@
 """Opening the store named by one URL; its transactions, the identity they carry on PostgreSQL,
 and the one seam where the two dialects differ (`is_postgres`, `for_update`)."""
 
+import hashlib
+import hmac
 import os
+import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import peewee as pw
 
 from tix.errors import StoreError
 from tix.models import database_proxy
+from tix.urls import hide_secrets, mask_url, url_password, url_user, without_userinfo
 
 BUSY_TIMEOUT_MS = 10_000  # default; TIX_BUSY_TIMEOUT (a duration like 10s) overrides it
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced, for every message a user or a log sees."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    userinfo = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{userinfo}:***@{netloc[1]}"))
-
-
-def hide_secrets(text: str, url: str) -> str:
-    password = urlsplit(url).password
-    if not password:
-        return text
-    # Both spellings: as written in the URL, and decoded as the driver was given it.
-    return text.replace(password, "***").replace(unquote(password), "***")
 
 
 def sqlite_path(url: str) -> str:
@@ -62,12 +48,38 @@ def busy_timeout_ms() -> int:
     return int(parse_duration(raw, "TIX_BUSY_TIMEOUT").total_seconds() * 1000)
 
 
-def open_database(url: str) -> pw.Database:
-    """Build (not yet connect) the database for a URL and bind the models to it."""
+def _sqlite_file(url: str, path: Path, create: bool) -> None:
+    """A new SQLite store is created readable only by its owner (0600: SQLite gives its WAL
+    and shared-memory files the same mode), in an existing folder; only the default data
+    directory is created when missing (0700), never folders named by a URL someone typed."""
+    from tix import paths
+
+    if path.exists():
+        return
+    if not create:
+        raise StoreError(
+            f"no store at {mask_url(url)}: run `tix init` (new store), or check --db / "
+            "TIX_DATABASE_URL"
+        )
+    if not path.parent.is_dir():
+        if path.parent != paths.data_dir():
+            raise StoreError(
+                f"cannot create store {mask_url(url)}: folder {path.parent} does not exist"
+            )
+        paths.private_dir(path.parent)
+    try:
+        paths.private_file(path)
+    except OSError as exc:
+        raise StoreError(f"cannot create store {mask_url(url)}: {exc.strerror}") from None
+
+
+def open_database(url: str, *, create: bool = True) -> pw.Database:
+    """Build (not yet connect) the database for a URL and bind the models to it. `create`:
+    a SQLite file that does not exist yet is made (else: StoreError)."""
     if url.startswith("sqlite:///"):
         path = sqlite_path(url)
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _sqlite_file(url, Path(path), create)
         busy_ms = busy_timeout_ms()
         db = pw.SqliteDatabase(
             path,
@@ -80,13 +92,16 @@ def open_database(url: str) -> pw.Database:
             timeout=busy_ms / 1000,
         )
     elif url.startswith(("postgresql://", "postgres://")):
-        parts = urlsplit(url)
+        # Without its user part, urlsplit reads the rest right even if the password holds an
+        # unescaped `#`, `/` or `?`.
+        parts = urlsplit(without_userinfo(url))
+        user = url_user(url)
         # %-escapes ('@' as %40...) are how a URL carries these; the server wants them decoded.
-        password = unquote(parts.password or "") or os.environ.get("TIX_DATABASE_PASSWORD")
+        password = unquote(url_password(url) or "") or os.environ.get("TIX_DATABASE_PASSWORD")
         params = {
             "host": parts.hostname or None,
             "port": parts.port or 5432,
-            "user": unquote(parts.username or "") or None,
+            "user": unquote(user) or None,
             "connect_timeout": 10,
             "application_name": "tix",
         }
@@ -101,8 +116,8 @@ def open_database(url: str) -> pw.Database:
     return db
 
 
-def connect(url: str) -> pw.Database:
-    db = open_database(url)
+def connect(url: str, *, create: bool = True) -> pw.Database:
+    db = open_database(url, create=create)
     try:
         db.connect(reuse_if_open=True)
     except pw.OperationalError as exc:
@@ -113,16 +128,16 @@ def connect(url: str) -> pw.Database:
     return db
 
 
-# -- who a transaction acts for (PostgreSQL row-level security, migration 0009) ----------------
+# -- who a transaction acts for (PostgreSQL row-level security, migrations 0009 and 0010) ---------
 
-_identity: str | None = None
+# Per thread: `tix serve` answers each request in a worker thread, under that request's token.
+_local = threading.local()
 
 
 def set_identity(token_hash: str | None) -> None:
     """From now on, open every PostgreSQL transaction for this verified token (its sha256, as
     stored). The policies resolve it to the principal; None (tix-jobs, migrations) sets nothing."""
-    global _identity
-    _identity = token_hash
+    _local.identity = token_hash
     db = database_proxy.obj
     # Named at once when a transaction is already open (the CLI opens one before it verifies).
     if (
@@ -132,7 +147,35 @@ def set_identity(token_hash: str | None) -> None:
         and not db.is_closed()
         and db.in_transaction()
     ):
-        db.execute_sql("SELECT set_config('tix.token_hash', %s, true)", (token_hash,))
+        _present_identity(db, token_hash)
+
+
+def has_identity() -> bool:
+    return getattr(_local, "identity", None) is not None
+
+
+def token_locator(token_hash: str) -> str:
+    """What names a token to the database without proving anything (sha256 of its stored
+    hash): safe in statement text, which other sessions of the same login can read."""
+    return hashlib.sha256(bytes.fromhex(token_hash)).hexdigest()
+
+
+def _present_identity(db: pw.Database, token_hash: str) -> None:
+    """Prove the token for this transaction without sending its hash: an HMAC, keyed by the
+    hash, of the backend's challenge (its pid and start time). Another session that reads the
+    statement in pg_stat_activity cannot use it on any other backend (migration 0010)."""
+    challenge = db.execute_sql("SELECT tix_identity_challenge()").fetchone()[0]
+    proof = hmac.new(bytes.fromhex(token_hash), challenge.encode(), hashlib.sha256).hexdigest()
+    db.execute_sql(
+        "SELECT set_config('tix.identity', %s, true)", (f"{token_locator(token_hash)}:{proof}",)
+    )
+
+
+def bound_lock_waits(db: pw.Database) -> None:
+    """On PostgreSQL, let no statement of this connection wait longer than TIX_BUSY_TIMEOUT for
+    a lock (mail-in: a held lock defers the message instead of hanging the MTA's delivery)."""
+    if dialect(db) == "postgresql":
+        db.execute_sql(f"SET lock_timeout = {busy_timeout_ms():d}")
 
 
 @contextmanager
@@ -160,8 +203,9 @@ def transaction(db: pw.Database | None = None):
     else:
         outermost = not db.in_transaction()
         with db.atomic() as txn:
-            if outermost and _identity is not None:
-                db.execute_sql("SELECT set_config('tix.token_hash', %s, true)", (_identity,))
+            identity = getattr(_local, "identity", None)
+            if outermost and identity is not None:
+                _present_identity(db, identity)
             yield txn
 
 

@@ -3,6 +3,7 @@
 import click
 
 from tix import output
+from tix.cli import people
 from tix.cli.plumbing import signed_in
 from tix.service import shapes
 
@@ -25,11 +26,9 @@ def department():
 @click.option("--name-es", help="the Spanish name (default: --name)")
 @click.option("--email", help="the department's address for incoming mail")
 @signed_in
-def department_add(principal, slug, name, name_es, email):
+def department_add(desk, slug, name, name_es, email):
     """Add a department."""
-    from tix.service import admin as service
-
-    dept = service.add_department(principal, slug, name, name_es, email)
+    dept = desk.add_department(slug, name, name_es, email)
     click.echo(f"department {dept['slug']} added")
 
 
@@ -37,22 +36,18 @@ def department_add(principal, slug, name, name_es, email):
 @click.argument("slug")
 @click.argument("address")
 @signed_in
-def department_email(principal, slug, address):
+def department_email(desk, slug, address):
     """Set the address whose mail opens tickets in this department (`none` to clear it)."""
-    from tix.service import admin as service
-
-    dept = service.set_department_email(principal, slug, address)
+    dept = desk.set_department_email(slug, address)
     click.echo(f"department {dept['slug']}: {dept['email'] or 'no address'}")
 
 
 @department.command(name="list")
-@output.format_option
+@output.format_option(fields=shapes.DEPARTMENT)
 @signed_in
-def department_list(principal, fmt):
+def department_list(desk, fmt):
     """List departments."""
-    from tix.service import admin as service
-
-    rows = service.departments(principal)
+    rows = desk.departments()
     output.emit_rows(rows, list(shapes.DEPARTMENT), fmt, fields=shapes.DEPARTMENT)
 
 
@@ -68,11 +63,9 @@ def agent():
 @click.option("--admin", "is_admin", is_flag=True)
 @click.option("--lang", type=LANG, default="en", show_default=True)
 @signed_in
-def agent_add(principal, email, name, departments, is_admin, lang):
+def agent_add(desk, email, name, departments, is_admin, lang):
     """Add an agent."""
-    from tix.service import admin as service
-
-    added = service.add_agent(principal, email, name, list(departments), is_admin, lang)
+    added = desk.add_agent(email, name, list(departments), is_admin, lang)
     click.echo(f"agent {added['email']} added")
 
 
@@ -90,12 +83,9 @@ def account():
 @click.option("--is-reseller", is_flag=True, help="this account is itself a reseller")
 @click.option("--lang", type=LANG, default="en", show_default=True)
 @signed_in
-def account_add(principal, handle, name, owner_email, owner_name, reseller, is_reseller, lang):
+def account_add(desk, handle, name, owner_email, owner_name, reseller, is_reseller, lang):
     """Add an account with its owner contact."""
-    from tix.service import admin as service
-
-    added = service.add_account(
-        principal,
+    added = desk.add_account(
         handle,
         name=name,
         owner_email=owner_email,
@@ -120,12 +110,9 @@ def contact():
 @click.option("--login", "can_login", is_flag=True, help="may log in to tix")
 @click.option("--lang", type=LANG, help="default: the account's")
 @signed_in
-def contact_add(principal, handle, email, name, ticket_emails, can_login, lang):
+def contact_add(desk, handle, email, name, ticket_emails, can_login, lang):
     """Add a sub-account contact."""
-    from tix.service import admin as service
-
-    added = service.add_contact(
-        principal,
+    added = desk.add_contact(
         handle,
         email,
         name=name,
@@ -150,12 +137,12 @@ def service_group():
     default="hosting",
     show_default=True,
 )
+@click.option("--server-ip", metavar="IP", help="the account's server (for the account check)")
+@click.option("--mail-host", metavar="HOST", help="where its mail answers (IMAP, submission)")
 @signed_in
-def service_add(principal, handle, name, kind):
+def service_add(desk, handle, name, kind, server_ip, mail_host):
     """Add a hosting account, domain or mail service to an account."""
-    from tix.service import admin as service
-
-    added = service.add_service(principal, handle, name, kind)
+    added = desk.add_service(handle, name, kind, server_ip, mail_host)
     click.echo(f"service {added['name']} added to {handle}")
 
 
@@ -168,23 +155,30 @@ def token():
 @click.argument("email")
 @click.option("--quiet", is_flag=True, help="print the token alone")
 @signed_in
-def token_issue(principal, email, quiet):
+def token_issue(desk, email, quiet):
     """Issue a token (printed once, stored only as a hash)."""
-    from tix.service import admin as service
-
-    issued = service.issue_token(principal, email)
+    issued = desk.issue_token(email)
     click.echo(issued if quiet else f"token for {email} (shown once):\n{issued}")
 
 
 @token.command(name="revoke")
 @click.argument("email")
 @signed_in
-def token_revoke(principal, email):
+def token_revoke(desk, email):
     """Revoke every token of a person."""
-    from tix.service import admin as service
-
-    count = service.revoke_tokens(principal, email)
+    count = desk.revoke_tokens(email)
     click.echo(f"revoked {count} token(s) of {email}")
+
+
+# list, show, edit, deactivate and reactivate live in tix/cli/people.py.
+for group, commands in (
+    (agent, people.AGENT),
+    (account, people.ACCOUNT),
+    (contact, people.CONTACT),
+    (service_group, people.SERVICE),
+):
+    for command in commands:
+        group.add_command(command)
 
 
 COMMANDS = [admin]

@@ -1,7 +1,7 @@
 """The `tix` command: the root group, its global options, and every command registered on it.
 
-Commands live by topic in tix/cli/ (tickets, desk, admin, setup); each reads its options,
-calls one function of tix.service, and hands the result to tix.output. A command's module is
+Commands live by topic in tix/cli/ (tickets, desk, admin, setup, settings, completion); each
+reads its options, calls one function of tix.service, and hands the result to tix.output. A command's module is
 imported only when that command runs: `tix --help` lists them from COMMANDS (their module and
 the first sentence of their help), which tests/test_performance_guards.py holds equal to the
 commands themselves, so the help costs little more than importing click."""
@@ -17,11 +17,24 @@ COMMANDS = {
     "admin": ("admin", "Set up the desk (admins only)."),
     "attachment": ("tickets", "Files attached to tickets."),
     "close": ("tickets", "Close a ticket (it can be reopened later)."),
+    "completion": ("completion", "Print the completion script for SHELL (bash, zsh or fish)."),
+    "config": (
+        "settings",
+        "Your settings in ~/.config/tix/config.toml: store, format, language, pager.",
+    ),
     "create": ("tickets", "Open a ticket."),
     "db": ("setup", "The store: where it is and its schema migrations."),
     "demo": (
         "setup",
         "Walk one ticket through its life on a throwaway SQLite store, printing each step.",
+    ),
+    "diagnose": (
+        "tickets",
+        "Run the account check of a ticket's services again and keep the results (agents).",
+    ),
+    "fix": (
+        "tickets",
+        "Apply fix NUMBER that the account check offered for a ticket (`tix show` lists them).",
     ),
     "init": (
         "setup",
@@ -35,8 +48,7 @@ COMMANDS = {
     "logout": ("setup", "Forget the saved token for this store."),
     "merge": (
         "desk",
-        "Merge ticket CODE into INTO_CODE (agents): one thread, CODE closed pointing to "
-        "INTO_CODE, the customer told once.",
+        "Merge ticket CODE into INTO_CODE (agents): one thread, CODE closed pointing to INTO_CODE, the customer told once.",
     ),
     "next": ("desk", "Take the most urgent unassigned ticket in your departments (agents)."),
     "reassign": (
@@ -46,6 +58,10 @@ COMMANDS = {
     "reopen": ("tickets", "Reopen a closed ticket."),
     "reply": ("tickets", "Reply to a ticket (or add an internal note)."),
     "search": ("desk", "Find tickets whose subject or one message holds every word of TEXT."),
+    "serve": (
+        "setup",
+        "Serve the desk's HTTP API on this store, for `tix --db http(s)://...` and scripts.",
+    ),
     "show": ("tickets", "Show a ticket and its whole thread."),
     "sla": (
         "desk",
@@ -53,9 +69,7 @@ COMMANDS = {
     ),
     "stats": (
         "desk",
-        "How fast we answer: tickets opened and closed, first-response mean/median/p90 against "
-        "the target, time to close, auto-closed share, reopen rate; computed from the event log "
-        "(agents).",
+        "How fast we answer: tickets opened and closed, first-response mean/median/p90 against the target, time to close, auto-closed share, reopen rate; computed from the event log (agents).",
     ),
     "status": ("tickets", "Set a ticket in-progress or on-hold (agents)."),
     "template": ("desk", "Canned replies, one per name and language (agents)."),
@@ -91,14 +105,20 @@ class TixRoot(click.Group):
             formatter.write_dl(rows)
 
     def make_context(self, info_name, args, parent=None, **extra):
+        typed = [a for a in args if isinstance(a, str)] if parent is None else None
         if parent is None:
             extra.setdefault("terminal_width", _help_width())
         try:
-            return super().make_context(info_name, args, parent=parent, **extra)
+            ctx = super().make_context(info_name, args, parent=parent, **extra)
         except click.ClickException as exc:  # `tix --db` without its URL, and the like
-            from tix.cli.plumbing import usage_error
+            from tix.cli import plumbing
 
-            usage_error(exc)
+            if typed is not None:
+                plumbing.record_typed(typed)
+            plumbing.usage_error(exc)
+        if typed is not None:
+            ctx.meta["tix.typed"] = typed  # what errors may echo (plumbing.invoke_root)
+        return ctx
 
     def invoke(self, ctx):
         from tix.cli.plumbing import invoke_root
@@ -129,12 +149,29 @@ def _help_width() -> int | None:
     return max(min(columns or 80, 80) - 2, 50)
 
 
+def _warn_if_password(ctx, param, value):
+    """A password in --db is visible to every user of the machine (`ps`): say so (not while
+    the shell completes a command line)."""
+    if value and not ctx.resilient_parsing:
+        from tix.urls import url_password
+
+        if url_password(value):
+            click.echo(
+                "tix: warning: the password in --db is visible to other users (ps, shell "
+                "history): use TIX_DATABASE_URL, `tix config set store`, or TIX_DATABASE_PASSWORD",
+                err=True,
+            )
+    return value
+
+
 @click.group(cls=TixRoot)
 @click.option(
     "--db",
     "db_option",
     metavar="URL",
-    help="store URL (default: $TIX_DATABASE_URL, else a SQLite file in your data directory)",
+    callback=_warn_if_password,
+    help="store URL (default: $TIX_DATABASE_URL, else `store` in the config, else a SQLite file "
+    "in your data directory)",
 )
 @click.version_option(__version__, prog_name="tix")
 @click.pass_context
@@ -144,9 +181,12 @@ def cli(ctx, db_option):
     Exit codes: 0 ok, 1 other failure (store unreachable...), 2 invalid input,
     3 not found (or not yours), 4 not allowed in this state or for your role.
     """
+    from tix import output
     from tix.cli.plumbing import AppContext
 
     ctx.ensure_object(AppContext).db_option = db_option
+    if output.colour_off():  # NO_COLOR, TERM=dumb: every command's output, plain
+        ctx.color = False
 
 
 def main():
@@ -155,7 +195,8 @@ def main():
     import sys
 
     try:
-        cli(standalone_mode=True)
+        # The completion variable is named for `tix` however it was started (python -m tix).
+        cli(standalone_mode=True, complete_var="_TIX_COMPLETE")
     except Exception as exc:  # a bug: say so in one line; TIX_DEBUG=1 shows the traceback
         if os.environ.get("TIX_DEBUG"):
             raise

@@ -4,6 +4,7 @@ Like every command: read options, call one service function, print."""
 import click
 
 from tix import output
+from tix.cli.completion import complete_departments
 from tix.cli.plumbing import (
     FilePath,
     code_argument,
@@ -17,20 +18,23 @@ from tix.service import shapes
 
 
 @click.command(name="next")
-@click.option("--department", "-d", help="only this one of your departments")
-@output.format_option
+@click.option(
+    "--department",
+    "-d",
+    shell_complete=complete_departments,
+    help="only this one of your departments",
+)
+@output.format_option(fields=shapes.TICKET)
 @signed_in
-def next_command(principal, department, fmt):
+def next_command(desk, department, fmt):
     """Take the most urgent unassigned ticket in your departments (agents).
 
     Emergency first, then high, medium, low; within a priority the customer who has waited
     longest. The ticket is assigned to you at once: two agents never get the same one.
     Exit 3 when nothing is waiting.
     """
-    from tix.service import desk as service
-
     output.emit_object(
-        service.next_ticket(principal, department=department),
+        desk.next_ticket(department=department),
         fmt,
         lambda o: click.echo(
             f"claimed {o['code']}: {o['subject']} ({o['department']}, {o['priority']}, {o['status']}, "
@@ -62,11 +66,9 @@ def _lang_option(func):
 @_lang_option
 @click.option("-m", "--message", help="the text (else stdin, else $EDITOR)")
 @signed_in
-def template_add(principal, name, lang, message):
+def template_add(desk, name, lang, message):
     """Add a template."""
-    from tix.service import desk as service
-
-    row = service.add_template(principal, name, lang, read_body(message))
+    row = desk.add_template(name, lang, read_body(message))
     click.echo(f"template {row['name']} ({row['lang']}) added")
 
 
@@ -75,28 +77,24 @@ def template_add(principal, name, lang, message):
 @_lang_option
 @click.option("-m", "--message", help="the new text (else stdin, else $EDITOR on the current text)")
 @signed_in
-def template_edit(principal, name, lang, message):
+def template_edit(desk, name, lang, message):
     """Change a template's text."""
-    from tix.service import desk as service
-
-    current = service.template(principal, name, lang)
+    current = desk.template(name, lang)
     if message is None and click.get_binary_stream("stdin").isatty():
         message = click.edit(current["body"])
         if message is None:
             raise InvalidInput("template not changed (editor closed without saving)")
-    row = service.edit_template(principal, name, lang, read_body(message))
+    row = desk.edit_template(name, lang, read_body(message))
     click.echo(f"template {row['name']} ({row['lang']}) updated")
 
 
 @template.command(name="list")
 @click.option("--lang", type=click.Choice(["en", "es"]), help="only this language")
-@output.format_option
+@output.format_option(fields=shapes.TEMPLATE)
 @signed_in
-def template_list(principal, lang, fmt):
+def template_list(desk, lang, fmt):
     """List templates."""
-    from tix.service import desk as service
-
-    rows = service.templates(principal, lang)
+    rows = desk.templates(lang)
     if fmt == "table":
         rows = [dict(r, body=r["body"].splitlines()[0] if r["body"] else "") for r in rows]
     output.emit_rows(
@@ -111,57 +109,47 @@ def template_list(principal, lang, fmt):
 @template.command(name="show")
 @click.argument("name")
 @_lang_option
-@output.format_option
+@output.format_option(fields=shapes.TEMPLATE)
 @signed_in
-def template_show(principal, name, lang, fmt):
+def template_show(desk, name, lang, fmt):
     """Print a template."""
-    from tix.service import desk as service
-
-    output.emit_object(
-        service.template(principal, name, lang), fmt, lambda o: click.echo(o["body"])
-    )
+    output.emit_object(desk.template(name, lang), fmt, lambda o: click.echo(o["body"]))
 
 
 @click.command()
 @code_argument
 @click.argument("into_code")
 @signed_in
-def merge(principal, code, into_code):
+def merge(desk, code, into_code):
     """Merge ticket CODE into INTO_CODE (agents): one thread, CODE closed pointing to INTO_CODE,
     the customer told once. Both must belong to the same account."""
-    from tix.service import desk as service
-
-    done = service.merge(principal, code, into_code)
+    done = desk.merge(code, into_code)
     click.echo(f"merged {done['code']} into {done['into']}; {done['code']} is closed")
 
 
 @click.command()
 @code_argument
 @signed_in
-def watch(principal, code):
+def watch(desk, code):
     """Follow a ticket of any department: you are emailed its replies (agents)."""
-    from tix.service import desk as service
-
-    click.echo(f"watching {service.watch(principal, code)['code']}")
+    click.echo(f"watching {desk.watch(code)['code']}")
 
 
 @click.command()
 @code_argument
 @signed_in
-def unwatch(principal, code):
+def unwatch(desk, code):
     """Stop following a ticket."""
-    from tix.service import desk as service
-
-    click.echo(f"no longer watching {service.unwatch(principal, code)['code']}")
+    click.echo(f"no longer watching {desk.unwatch(code)['code']}")
 
 
 @click.command()
 @click.argument("text")
 @ticket_filters
-@output.format_option
+@output.format_option(fields=shapes.TICKET)
 @signed_in
 def search(
-    principal,
+    desk,
     text,
     status,
     department,
@@ -178,10 +166,9 @@ def search(
     Same filters, order and formats as `tix list`; customers see only their tickets and never
     match on internal notes.
     """
-    from tix.service import tickets as ticket_service
+    from tix.cli.tickets import say_if_more
 
-    rows = ticket_service.list_tickets(
-        principal,
+    rows, more = desk.list_page(
         search=text,
         statuses=list(status),
         department=department,
@@ -193,18 +180,18 @@ def search(
         limit=limit,
     )
     output.emit_rows(rows, output.TICKET_COLUMNS, fmt, fields=shapes.TICKET)
+    say_if_more(desk, more, limit)
 
 
 @click.command()
-@output.format_option
+@output.format_option(fields=shapes.SLA)
 @signed_in
-def sla(principal, fmt):
+def sla(desk, fmt):
     """Show the SLA targets in force per department and priority, and the business hours."""
-    from tix.service import desk as service
     from tix.sla import KINDS
     from tix.stats import human_duration
 
-    rows, hours = service.sla(principal)
+    rows, hours = desk.sla()
     if fmt == "table":
         click.echo(f"business hours: {hours}")
         rows = [dict(r, **{k: human_duration(r[k]) for k in KINDS}) for r in rows]
@@ -219,7 +206,9 @@ def sla(principal, fmt):
     show_default=True,
     help="from: a date, or a duration back from now like 7d",
 )
-@click.option("--department", "-d", help="only this department")
+@click.option(
+    "--department", "-d", shell_complete=complete_departments, help="only this department"
+)
 @click.option("--priority", "-p", help="only this priority")
 @click.option(
     "--by",
@@ -236,17 +225,16 @@ def sla(principal, fmt):
 )
 @output.format_option
 @signed_in
-def stats(principal, since, department, priority, by, plot_path, fmt):
+def stats(desk, since, department, priority, by, plot_path, fmt):
     """How fast we answer: tickets opened and closed, first-response mean/median/p90 against the
     target, time to close, auto-closed share, reopen rate; computed from the event log (agents)."""
     import sys
 
     from tix import stats as figures
-    from tix.service import desk as service
 
     if plot_path and not figures.matplotlib_available():
         raise TixError("--plot needs matplotlib, an optional extra: pip install 'tix[plot]'")
-    result = service.stats(principal, since=since, department=department, priority=priority, by=by)
+    result = desk.stats(since=since, department=department, priority=priority, by=by)
     if plot_path:
         try:
             figures.plot(result, plot_path)

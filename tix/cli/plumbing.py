@@ -4,12 +4,11 @@ errors into one line and an exit code, and the options and arguments several com
 import functools
 import sys
 from dataclasses import dataclass, field
-from datetime import UTC
 
 import click
 
-from tix import clock
-from tix.errors import InvalidInput, StoreError, one_line
+from tix import clock, output
+from tix.errors import InvalidInput, NotAllowed, NotLoggedIn, StoreError, one_line, trim_echoes
 from tix.failures import as_tix_error
 
 # Exit codes, documented in README.md and docs/cli.md.
@@ -18,14 +17,14 @@ EXIT_OK, EXIT_OTHER, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_NOT_ALLOWED = 0, 1, 2, 3
 
 @dataclass
 class AppContext:
-    """What one `tix` invocation knows: the store it talks to and who is acting. Opening the
-    store, beginning the command's transaction and signing in happen in `sign_in`, which
-    `@signed_in` commands call before their body runs; nothing else opens either."""
+    """What one `tix` invocation knows: the store (or server) it talks to and who is acting.
+    Opening the store, beginning the command's transaction and signing in happen in `sign_in`,
+    which `@signed_in` commands call before their body runs; nothing else opens either."""
 
     db_option: str | None = None
     url: str | None = None
     db: object = None
-    principal: object = None
+    desk: object = None  # LocalDesk or RemoteDesk, once signed in
     _txn: object = field(default=None, repr=False)
 
     def store_url(self) -> str:
@@ -35,12 +34,24 @@ class AppContext:
             self.url = resolve_url(self.db_option)
         return self.url
 
+    @property
+    def remote(self) -> bool:
+        """The URL names a `tix serve` server rather than a store."""
+        return self.store_url().startswith(("http://", "https://"))
+
     def open_store(self, *, require_schema: bool = True):
+        """`require_schema=False` (init, db): the store may be new, and a SQLite file is
+        created if missing; every other command needs an existing, migrated store."""
         from tix import migrations, store
 
+        if self.remote:
+            raise NotAllowed(
+                "this command works on the store itself, not through a server: "
+                "run it on the server's host with the store's URL"
+            )
         if self.db is None:
             url = self.store_url()
-            self.db = store.connect(url)
+            self.db = store.connect(url, create=not require_schema)
             if require_schema and not migrations.is_current(self.db):
                 raise StoreError(
                     f"store {store.mask_url(url)} is not set up or not up to date: "
@@ -58,12 +69,46 @@ class AppContext:
             self._txn.__enter__()
 
     def sign_in(self):
-        from tix.service import session
+        """The desk as the person whose token is saved for this URL (or TIX_TOKEN): the
+        service layer here, or the server's API when the URL is http(s)."""
+        if self.desk is None:
+            if self.remote:
+                from tix import credentials
 
-        if self.principal is None:
-            self.begin()
-            self.principal = session.current(self.store_url())
-        return self.principal
+                self.desk = self.desk_for(credentials.load_token(self.store_url()) or None)
+            else:
+                from tix.service import session
+                from tix.service.local import LocalDesk
+
+                self.begin()
+                self.desk = LocalDesk(session.current(self.store_url()))
+            # tix.output speaks the person's language from now on (asked only when needed:
+            # a remote desk learns it from the server).
+            desk = self.desk
+            click.get_current_context().meta["tix.user_lang"] = lambda: desk.lang
+        return self.desk
+
+    def desk_for(self, token: str | None):
+        """The desk as the holder of `token` (`tix login` checks one before saving it)."""
+        if token is None:
+            raise NotLoggedIn.said("not-logged-in")
+        if self.remote:
+            from tix.remote import RemoteDesk
+
+            return RemoteDesk(self.store_url(), token)
+        from tix.service import session
+        from tix.service.local import LocalDesk
+
+        self.begin()
+        return LocalDesk(session.sign_in(token))
+
+    def language(self) -> str:
+        """The language to tell this user something in (an error, too: never asks a server)."""
+        from tix import language
+
+        principal = getattr(self.desk, "principal", None)  # a LocalDesk's
+        whoami = getattr(self.desk, "_whoami", None) or {}  # what a RemoteDesk has learnt
+        return language.choose(principal.lang if principal else whoami.get("lang"))
 
     def end(self, *, commit: bool) -> None:
         from tix import store
@@ -82,6 +127,7 @@ class AppContext:
     def close(self) -> None:
         if self.db is not None and not self.db.is_closed():
             self.db.close()
+        self.db = None
 
 
 class _Rollback(Exception):
@@ -92,7 +138,8 @@ pass_app = click.make_pass_decorator(AppContext)
 
 
 def signed_in(func):
-    """The command acts as someone: its first argument is the principal (see AppContext)."""
+    """The command acts as someone: its first argument is the desk as that person, local or
+    through a server (see AppContext.sign_in); it has every service function as a method."""
 
     @functools.wraps(func)
     def command(*args, **kwargs):
@@ -103,9 +150,10 @@ def signed_in(func):
 
 
 def invoke_root(ctx, invoke):
-    """How the root group runs a command (`invoke`: click's own): tix's own errors and store
-    failures become one line on stderr and an exit code; the command's transaction is
-    committed on success and rolled back on any failure."""
+    """How the root group (tix.cli.app.TixRoot) runs a command (`invoke`: click's own): tix's
+    own errors and store failures become one line on stderr and an exit code; the command's
+    transaction is committed on success and rolled back on any failure."""
+    record_typed(ctx.meta.get("tix.typed", []))
     app = ctx.ensure_object(AppContext)
     try:
         result = invoke()
@@ -121,14 +169,23 @@ def invoke_root(ctx, invoke):
         error = as_tix_error(exc, app.url or "")
         if error is None:
             raise
-        fail(str(error), error.exit_code)
+        fail(error.in_language(app.language()), error.exit_code)
     finally:
         app.end(commit=False)  # a failed command writes nothing
         app.close()
 
 
+def record_typed(words: list[str]) -> None:
+    """The words of this command line, which errors may echo (trimmed: errors.trim_echoes)."""
+    _typed[:] = words
+
+
+_typed: list[str] = []  # the words of this command line
+
+
 def fail(message: str, code: int, program: str = "tix"):
-    click.echo(f"{program}: error: {one_line(message)}", err=True)
+    """One line: at most ~100 characters of anything typed are echoed (errors.trim_echoes)."""
+    click.echo(f"{program}: error: {one_line(trim_echoes(message, _typed))}", err=True)
     sys.exit(code)
 
 
@@ -173,27 +230,7 @@ def read_body(message: str | None, *, required: bool = True) -> str | None:
 
 def parse_since(ctx, param, value):
     """`--since`: a duration back from now (2d, 6h) or a date/time (local time unless given)."""
-    if value is None:
-        return None
-    from tix.settings import parse_duration
-
-    try:
-        return clock.now() - parse_duration(value)
-    except InvalidInput:
-        pass
-    except OverflowError:  # a duration reaching back before year 1
-        raise click.BadParameter(f"{value!r} reaches back further than the calendar") from None
-
-    from dateutil import parser
-
-    try:
-        moment = parser.parse(value)
-        if moment.tzinfo is None:
-            moment = moment.astimezone()
-        # Converting to UTC can leave the calendar (0001-01-01 east of UTC): bad input too.
-        return moment.astimezone(UTC).replace(tzinfo=None)
-    except (ValueError, OverflowError):
-        raise click.BadParameter(f"{value!r} is neither a date nor a duration like 2d") from None
+    return None if value is None else clock.since(value)
 
 
 def read_attachments(paths) -> list:
@@ -226,15 +263,24 @@ def attach_option(func):
 
 
 def code_argument(func):
-    return click.argument("code")(func)
+    from tix.cli.completion import complete_codes
+
+    return click.argument("code", shell_complete=complete_codes)(func)
 
 
 def ticket_filters(func):
     """The filters `tix list` and `tix search` share."""
+    from tix.cli.completion import complete_departments, complete_statuses
+
     for option in reversed(
         [
-            click.option("--status", multiple=True, help="only these statuses (repeatable)"),
-            click.option("--department", "-d"),
+            click.option(
+                "--status",
+                multiple=True,
+                shell_complete=complete_statuses,
+                help="only these statuses (repeatable)",
+            ),
+            click.option("--department", "-d", shell_complete=complete_departments),
             click.option("--priority", "-p"),
             click.option("--assignee", help="me, none, or an agent's email"),
             click.option("--account", help="a customer's HANDLE"),
@@ -244,7 +290,13 @@ def ticket_filters(func):
                 help="created since: a date, or a duration like 2d",
             ),
             click.option("--all", "include_closed", is_flag=True, help="include closed tickets"),
-            click.option("--limit", type=int, help="at most this many"),
+            click.option(
+                "--limit",
+                type=output.LIMIT,
+                default=30,
+                show_default=True,
+                help="at most this many (0: all; a line on stderr says when there are more)",
+            ),
         ]
     ):
         func = option(func)

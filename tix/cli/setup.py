@@ -16,12 +16,12 @@ from tix.service import shapes
 @pass_app
 def init(app, admin_email, admin_name, quiet):
     """Create the store and its first admin; prints the admin's token once and saves it."""
-    from tix import auth
+    from tix import credentials
     from tix.service import admin
     from tix.store import mask_url
 
     agent, token = admin.init(app.open_store(require_schema=False), admin_email, admin_name)
-    where = auth.save_token(app.store_url(), token)
+    where = credentials.save_token(app.store_url(), token)
     if quiet:
         click.echo(token)
         return
@@ -35,38 +35,40 @@ def init(app, admin_email, admin_name, quiet):
 @pass_app
 def login(app, token_option):
     """Save your token for this store in the OS keyring."""
-    from tix import auth
-    from tix.service import session
+    from tix import credentials
 
     token = token_option
-    if token is None:
+    if token is not None:
+        click.echo(
+            "tix: warning: a token on the command line is visible to other users (ps, shell "
+            "history): give it on stdin (`tix login < file`) or at the prompt",
+            err=True,
+        )
+    else:
         stdin = sys.stdin
         token = click.prompt("token", hide_input=True) if stdin.isatty() else stdin.readline()
-    app.begin()
-    principal = session.sign_in(token)
-    where = auth.save_token(app.store_url(), token.strip())
-    click.echo(f"logged in as {principal.email} ({principal.role}); token saved in {where}")
+    who = app.desk_for(token.strip()).whoami()
+    where = credentials.save_token(app.store_url(), token.strip())
+    click.echo(f"logged in as {who['email']} ({who['role']}); token saved in {where}")
 
 
 @click.command()
 @pass_app
 def logout(app):
     """Forget the saved token for this store."""
-    from tix import auth
+    from tix import credentials
 
-    auth.forget_token(app.store_url())
+    credentials.forget_token(app.store_url())
     click.echo("logged out")
 
 
 @click.command(name="whoami")
-@output.format_option
+@output.format_option(fields=shapes.WHOAMI)
 @signed_in
-def whoami(principal, fmt):
+def whoami(desk, fmt):
     """Say who you are acting as."""
-    from tix.service import session
-
     output.emit_object(
-        session.whoami(principal),
+        desk.whoami(),
         fmt,
         lambda o: click.echo(
             f"{o['name']} <{o['email']}>, {o['role']}"
@@ -100,7 +102,7 @@ def db_upgrade(app):
 
 
 @db.command(name="status")
-@output.format_option
+@output.format_option(fields=shapes.MIGRATION)
 @pass_app
 def db_status(app, fmt):
     """List migrations and when each was applied."""
@@ -127,4 +129,31 @@ def demo(keep):
     sys.exit(run(keep, tix=tix, tix_jobs=jobs_cli))
 
 
-COMMANDS = [init, login, logout, whoami, db, demo]
+@click.command()
+@click.option("--bind", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT")
+@click.option(
+    "--workers", type=int, default=1, show_default=True, help="processes (one per core is typical)"
+)
+@click.option(
+    "--certfile", type=FilePath(dir_okay=False, exists=True), help="TLS certificate (PEM)"
+)
+@click.option("--keyfile", type=FilePath(dir_okay=False, exists=True), help="its private key (PEM)")
+@click.option(
+    "--trusted-proxies",
+    metavar="IPS",
+    help="comma list of reverse proxies whose X-Forwarded-For names the client",
+)
+@pass_app
+def serve(app, bind, workers, certfile, keyfile, trusted_proxies):
+    """Serve the desk's HTTP API on this store, for `tix --db http(s)://...` and scripts.
+
+    Customers and resellers never get a database login: they use this. See docs/api.md.
+    """
+    from tix.server.run import serve as run
+
+    app.open_store()  # a store that is set up and current, or a one-line error now
+    app.close()
+    run(app.store_url(), bind, workers, certfile, keyfile, trusted_proxies)
+
+
+COMMANDS = [init, login, logout, whoami, db, demo, serve]

@@ -5,7 +5,9 @@ import sys
 
 import click
 
-from tix import output
+from tix import language, messages, output
+from tix.cli import drafts
+from tix.cli.completion import complete_departments, complete_settable_statuses
 from tix.cli.plumbing import (
     EXIT_OTHER,
     FilePath,
@@ -25,6 +27,7 @@ from tix.service import shapes
     "--department",
     "-d",
     required=True,
+    shell_complete=complete_departments,
     help="hosting, email, domains, billing, sales, administration",
 )
 @click.option(
@@ -36,6 +39,7 @@ from tix.service import shapes
 )
 @click.option("--subject", "-s", required=True)
 @click.option("-m", "--message", help="the body (else stdin, else $EDITOR)")
+@drafts.recover_option
 @click.option("--service", help="the hosting account or domain this is about")
 @click.option("--account", help="the customer's HANDLE (agents and resellers)")
 @attach_option
@@ -51,58 +55,111 @@ from tix.service import shapes
     is_flag=True,
     help="ask about the findings even when stdin is not a terminal (needs -m)",
 )
-@output.format_option
+@click.option(
+    "--fix", is_flag=True, help="apply every fix the account check offers, without asking"
+)
+@output.format_option(fields=shapes.TICKET_CREATED)
 @signed_in
 def create(
-    principal,
+    desk,
     department,
     priority,
     subject,
     message,
+    recover,
     service,
     account,
     attach,
     quiet,
     yes,
     ask,
+    fix,
     fmt,
 ):
     """Open a ticket. The ticket assistant checks it first (which domain? which address? the
-    exact error?); on a terminal it shows what it found and asks: go on, edit, or cancel."""
-    from tix.service import tickets as tickets_service
+    exact error?); on a terminal it shows what it found and asks: go on, edit, or cancel.
 
+    Everything but the body is checked before $EDITOR opens; if the ticket is still not filed,
+    what you wrote is kept in a file for `--recover FILE`."""
     files = read_attachments(attach)
     stdin_is_terminal = sys.stdin.isatty()
     if yes and ask:
         raise InvalidInput("--yes and --ask contradict each other: give one")
-    if ask and message is None and not stdin_is_terminal:
+    if ask and message is None and recover is None and not stdin_is_terminal:
         raise InvalidInput("--ask reads your answers from stdin: give the body with -m")
+    body = drafts.given_body(message, recover)  # None: $EDITOR, once the rest is checked
     # Everything that can be refused is refused here, once, before the assistant's questions.
-    new = tickets_service.prepare_ticket(
-        principal,
+    new = desk.prepare_ticket(
         department=department,
         priority=priority,
         subject=subject,
-        body=read_body(message),
+        body=body,
         account=account,
         service=service,
         attachments=files,
     )
-    interactive = ask or (stdin_is_terminal and not yes)
-    new, review = review_before_filing(principal, new, interactive)
-    if review.findings and not interactive:
-        click.echo("\n".join([review.heading(), *review.lines()]), err=True)
-    created = tickets_service.file_ticket(principal, new, review)
+    lang = language.choose(desk.lang)
+    again = ["tix", "create", "-d", department, "-s", subject if len(subject) <= 100 else "SUBJECT"]
+    again += ["-p", priority] if priority != "medium" else []
+    again += ["--account", account] if account else []
+    again += ["--service", service] if service else []
+    with drafts.kept(lang, again) as draft:
+        if body is None:
+            new = new.with_body(draft.edit())
+        interactive = ask or (stdin_is_terminal and not yes)
+        new, review = review_before_filing(desk, new, interactive, draft)
+        if review.findings and not interactive:
+            click.echo("\n".join([review.heading(), *review.lines()]), err=True)
+        created = desk.file_ticket(new, review)
     if quiet:
         click.echo(created["code"])
-        return
-    output.emit_object(
-        created,
-        fmt,
-        lambda o: click.echo(
-            f"created {o['code']}: {o['subject']} ({o['department_name']}, {o['priority']})"
-        ),
-    )
+        click.echo("\n".join(output.diagnosis_lines(created["diagnosis"], desk.lang)), err=True)
+    else:
+        said = messages.text(
+            "created",
+            lang,
+            code=created["code"],
+            subject=output.printable(created["subject"], keep_lines=False),
+            department=created["department_name"],
+            priority=created["priority"],
+        )
+        output.emit_object(
+            created,
+            fmt,
+            lambda o: click.echo(
+                "\n".join([said, *output.diagnosis_lines(o["diagnosis"], desk.lang)])
+            ),
+        )
+    offer_fixes(desk, created, consent="all" if fix else ("ask" if interactive else "none"))
+
+
+FIX_PROMPT = {"en": "Apply this fix now?", "es": "¿Aplicar esta corrección ahora?"}
+
+
+def offer_fixes(desk, created: dict, *, consent: str) -> None:
+    """The account check's fixes for a new ticket, applied only with consent: each asked on a
+    terminal, all with --fix, none otherwise (they stay listed in `tix show`)."""
+    for fix in (created["diagnosis"] or {}).get("fixes", []):
+        if consent == "none":
+            continue
+        if consent == "ask":
+            click.echo(f"fix #{fix['fix']}: {fix['text']}", err=True)
+            if not click.confirm(FIX_PROMPT.get(desk.lang, FIX_PROMPT["en"]), default=False):
+                continue
+        apply_one(desk, created["code"], fix["fix"])
+
+
+def apply_one(desk, code: str, number: int) -> bool:
+    """Apply one fix; a failure is a warning, never a reason to lose the ticket."""
+    from tix.errors import TixError
+
+    try:
+        done = desk.apply_fix(code, number)
+    except TixError as exc:
+        click.echo(f"tix: warning: fix #{number} not applied: {exc}", err=True)
+        return False
+    click.echo(f"fixed: {done['done']}", err=True)
+    return True
 
 
 ASSISTANT_PROMPT = {
@@ -114,7 +171,6 @@ ASSISTANT_ANSWERS = {
     **dict.fromkeys(("e", "edit", "editar"), "edit"),
     **dict.fromkeys(("c", "cancel", "cancelar", "n", "no"), "cancel"),
 }
-CANCELLED = {"en": "cancelled: no ticket filed", "es": "cancelado: no se ha registrado el ticket"}
 
 
 def _assistant_answer(text: str) -> str:
@@ -124,14 +180,14 @@ def _assistant_answer(text: str) -> str:
     return answer
 
 
-def review_before_filing(principal, new, interactive: bool):
+def review_before_filing(desk, new, interactive: bool, draft=None):
     """Run the ticket assistant's checks; on a terminal, show the findings and let the user go
-    on, edit the body (then check again) or cancel. Returns (the draft, its review)."""
-    from tix.service import tickets as tickets_service
-
-    lang = "es" if principal.lang == "es" else "en"
+    on, edit the body (then check again) or cancel. Returns (the draft, its review). `draft`
+    (tix.cli.drafts) keeps what the user types, should the ticket not be filed."""
+    # The assistant's dialogue speaks the language of its findings: the filer's own.
+    lang = "es" if desk.lang == "es" else "en"
     while True:
-        review = tickets_service.review_ticket(principal, new)
+        review = desk.review_ticket(new)
         if not review.findings or not interactive:
             break
         click.echo("\n".join([review.heading(), *review.lines()]))
@@ -143,10 +199,12 @@ def review_before_filing(principal, new, interactive: bool):
         if answer == "go":
             break
         if answer == "cancel":
-            click.echo(CANCELLED[lang], err=True)
+            click.echo(messages.text("cancelled", lang), err=True)
             click.get_current_context().exit(EXIT_OTHER)
         edited = click.edit(new.body)
         if edited is not None and edited.strip():
+            if draft is not None:
+                draft.text = edited
             new = new.with_body(edited)
     for problem in review.problems:
         click.echo(f"tix: warning: {problem}", err=True)
@@ -155,16 +213,15 @@ def review_before_filing(principal, new, interactive: bool):
 
 @click.command(name="list")
 @ticket_filters
-@output.format_option
+@output.format_option(fields=shapes.TICKET)
 @signed_in
 def list_command(
-    principal, status, department, priority, assignee, account, since, include_closed, limit, fmt
+    desk, status, department, priority, assignee, account, since, include_closed, limit, fmt
 ):
-    """List tickets: the queue (agents, by priority then age) or your history (newest first)."""
-    from tix.service import tickets as tickets_service
+    """List tickets: the queue (agents, by priority then age) or your history (newest first).
 
-    rows = tickets_service.list_tickets(
-        principal,
+    30 at most unless --limit says otherwise (0: all); a line on stderr says when there are more."""
+    rows, more = desk.list_page(
         statuses=list(status),
         department=department,
         priority=priority,
@@ -175,25 +232,31 @@ def list_command(
         limit=limit,
     )
     output.emit_rows(rows, output.TICKET_COLUMNS, fmt, fields=shapes.TICKET)
+    say_if_more(desk, more, limit)
+
+
+def say_if_more(desk, more: bool, limit: int) -> None:
+    if more:
+        line = messages.text("more", language.choose(desk.lang), count=limit)
+        click.echo(f"tix: {line}", err=True)
 
 
 @click.command()
 @code_argument
 @click.option("--history", is_flag=True, help="add the event log")
-@output.format_option
+@output.format_option(fields=(*shapes.TICKET_DETAIL, "events"))
 @signed_in
-def show(principal, code, history, fmt):
+def show(desk, code, history, fmt):
     """Show a ticket and its whole thread."""
-    from tix.service import tickets as tickets_service
-
-    output.emit_object(
-        tickets_service.show_ticket(principal, code, history=history), fmt, output.show_ticket
-    )
+    history = history or "events" in (output.json_fields() or ())
+    shown = desk.show_ticket(code, history=history)
+    output.emit_object(shown, fmt, lambda o: output.show_ticket(o, desk.lang))
 
 
 @click.command()
 @code_argument
 @click.option("-m", "--message", help="the reply (else stdin, else $EDITOR)")
+@drafts.recover_option
 @click.option(
     "--internal", is_flag=True, help="an internal note: agents only, never sent to the customer"
 )
@@ -205,36 +268,42 @@ def show(principal, code, history, fmt):
 )
 @attach_option
 @signed_in
-def reply(principal, code, message, internal, template_name, attach):
-    """Reply to a ticket (or add an internal note)."""
-    from tix.service import tickets as tickets_service
+def reply(desk, code, message, recover, internal, template_name, attach):
+    """Reply to a ticket (or add an internal note).
 
-    plan = tickets_service.plan_reply(
-        principal,
+    What would be refused is refused before $EDITOR opens; if the reply still fails, what you
+    wrote is kept in a file for `tix reply CODE --recover FILE`."""
+    plan = desk.plan_reply(
         code,
         internal=internal,
         template=template_name,
-        message_given=message is not None,
+        message_given=message is not None or recover is not None,
     )
     files = read_attachments(attach)
-    body = plan.template_body if plan.template_body is not None else read_body(message)
-    done = tickets_service.reply(principal, plan, body, attachments=files)
-    click.echo(f"{'noted' if internal else 'replied'} on {done['code']}; status {done['status']}")
+    body = plan.template_body
+    if body is None:
+        body = drafts.given_body(message, recover)
+    lang = language.choose(desk.lang)
+    again = ["tix", "reply", plan.code] + (["--internal"] if internal else [])
+    with drafts.kept(lang, again) as draft:
+        if body is None:
+            body = draft.edit()
+        done = desk.reply(plan, body, attachments=files)
+    said = "noted" if internal else "replied"
+    click.echo(messages.text(said, lang, code=done["code"], status=done["status"]))
 
 
 @click.command()
 @code_argument
-@click.option("--department", "-d", help="move to this department")
+@click.option(
+    "--department", "-d", shell_complete=complete_departments, help="move to this department"
+)
 @click.option("--agent", help="assign to this agent's email, or `none`")
 @click.option("--priority", "-p", help="low, medium, high or emergency")
 @signed_in
-def reassign(principal, code, department, agent, priority):
+def reassign(desk, code, department, agent, priority):
     """Move a ticket to another department or technician, or change its priority (agents)."""
-    from tix.service import tickets as tickets_service
-
-    t = tickets_service.reassign(
-        principal, code, department=department, agent=agent, priority=priority
-    )
+    t = desk.reassign(code, department=department, agent=agent, priority=priority)
     click.echo(
         f"{t['code']}: {t['department']}, {t['priority']}, assignee {t['assignee'] or 'none'}"
     )
@@ -242,36 +311,31 @@ def reassign(principal, code, department, agent, priority):
 
 @click.command()
 @code_argument
-@click.argument("status")
+@click.argument("status", shell_complete=complete_settable_statuses)
 @signed_in
-def status(principal, code, status):
+def status(desk, code, status):
     """Set a ticket in-progress or on-hold (agents)."""
-    from tix.service import tickets as tickets_service
-
-    done = tickets_service.set_status(principal, code, status)
+    done = desk.set_status(code, status)
     click.echo(f"{done['code']} is now {done['status']}")
 
 
 @click.command()
 @code_argument
 @signed_in
-def close(principal, code):
+def close(desk, code):
     """Close a ticket (it can be reopened later)."""
-    from tix.service import tickets as tickets_service
-
-    click.echo(f"closed {tickets_service.close(principal, code)['code']}")
+    done = desk.close(code)
+    click.echo(messages.text("closed", language.choose(desk.lang), code=done["code"]))
 
 
 @click.command()
 @code_argument
 @click.option("-m", "--message", help="say why (optional)")
 @signed_in
-def reopen(principal, code, message):
+def reopen(desk, code, message):
     """Reopen a closed ticket."""
-    from tix.service import tickets as tickets_service
-
-    done = tickets_service.reopen(principal, code, read_body(message, required=False))
-    click.echo(f"reopened {done['code']}")
+    done = desk.reopen(code, read_body(message, required=False))
+    click.echo(messages.text("reopened", language.choose(desk.lang), code=done["code"]))
 
 
 @click.group()
@@ -290,13 +354,11 @@ def attachment():
     help="write here (default: the attachment's name in the current folder; - for stdout)",
 )
 @signed_in
-def attachment_get(principal, code, attachment_id, target):
+def attachment_get(desk, code, attachment_id, target):
     """Save an attachment (its id is listed by `tix show`)."""
     from pathlib import Path
 
-    from tix.service import tickets as tickets_service
-
-    item = tickets_service.attachment(principal, code, attachment_id)
+    item = desk.attachment(code, attachment_id)
     data = item["data"]
     if target == "-":
         sys.stdout.flush()
@@ -313,4 +375,35 @@ def attachment_get(principal, code, attachment_id, target):
     click.echo(f"saved {path} ({len(data)} bytes)")
 
 
-COMMANDS = [create, list_command, show, reply, reassign, status, close, reopen, attachment]
+@click.command(name="fix")
+@code_argument
+@click.argument("number", type=int)
+@signed_in
+def fix_command(desk, code, number):
+    """Apply fix NUMBER that the account check offered for a ticket (`tix show` lists them)."""
+    click.echo(f"fixed: {desk.apply_fix(code, number)['done']}")
+
+
+@click.command()
+@code_argument
+@output.format_option
+@signed_in
+def diagnose(desk, code, fmt):
+    """Run the account check of a ticket's services again and keep the results (agents)."""
+    found = desk.rediagnose(code)
+    output.emit_object(found, fmt, lambda o: click.echo("\n".join(output.diagnosis_lines(o))))
+
+
+COMMANDS = [
+    create,
+    list_command,
+    show,
+    reply,
+    reassign,
+    status,
+    close,
+    reopen,
+    attachment,
+    fix_command,
+    diagnose,
+]

@@ -21,13 +21,14 @@ def prepare_ticket(
     department: str,
     priority: str,
     subject: str,
-    body: str,
+    body: str | None,
     account: str | None = None,
     service: str | None = None,
     attachments: "list[NewAttachment] | None" = None,
 ) -> "NewTicket":
     """A new ticket validated and resolved once (every refusal comes from here), ready for the
-    ticket assistant (`review_ticket`) and for `file_ticket`."""
+    ticket assistant (`review_ticket`) and for `file_ticket`. `body` None: to be written next
+    (in an editor), everything else checked first; give it with `new.with_body(text)`."""
     return tickets.prepare(
         principal,
         department=department,
@@ -50,13 +51,33 @@ def review_ticket(principal: Principal, new: "NewTicket") -> "checks.Review":
 def file_ticket(
     principal: Principal, new: "NewTicket", review: "checks.Review | None" = None
 ) -> dict:
-    """File the draft, with the assistant's findings as an internal note for the technician."""
+    """File the draft after the account check of its services (within its time budget): the
+    assistant's findings and the check's summary go into an internal note for the technician,
+    the check's results are kept with the ticket, all in the transaction that files it."""
+    from tix.service import diagnosis
+
     review = review if review is not None else review_ticket(principal, new)
-    ticket = tickets.create(principal, new, assistant_note=review.note())
+    found = diagnosis.run_for(new)
+    note = "\n".join(filter(None, [review.note(), *diagnosis.note_lines(found)])) or None
+    ticket = tickets.create(principal, new, assistant_note=note, diagnosis=found)
     ticket = tickets.get_ticket(principal, ticket.code)
     return shapes.ticket_created(
-        ticket, lang=principal.lang, findings=[f.text for f in review.findings]
+        ticket,
+        lang=principal.lang,
+        findings=[f.text for f in review.findings],
+        diagnosis=diagnosis.view(principal, ticket),
     )
+
+
+def list_page(
+    principal: Principal, *, limit: int | None, search: str | None = None, **filters
+) -> tuple[list[dict], bool]:
+    """`tix list` / `tix search` a page at a time: (at most `limit` tickets, whether there are
+    more). `limit` 0 or None: all of them."""
+    rows = list_tickets(principal, search=search, limit=limit + 1 if limit else None, **filters)
+    if limit and len(rows) > limit:
+        return rows[:limit], True
+    return rows, False
 
 
 def list_tickets(principal: Principal, *, search: str | None = None, **filters) -> list[dict]:
@@ -70,13 +91,22 @@ def list_tickets(principal: Principal, *, search: str | None = None, **filters) 
 
 
 def show_ticket(principal: Principal, code: str, *, history: bool = False) -> dict:
+    from tix.service import diagnosis
+
     ticket = tickets.get_ticket(principal, code)
+    held_mail = None
+    if principal.is_agent:  # what mail-in keeps unfiled is for agents only
+        from tix import held
+
+        held_mail = held.waiting(ticket)
     return shapes.ticket_detail(
         ticket,
         lang=principal.lang,
         messages=tickets.thread(principal, ticket),
         attachments=tickets.attachments_of(principal, ticket),
+        diagnosis=diagnosis.view(principal, ticket),
         events=tickets.history(principal, ticket) if history else None,
+        held=held_mail,
     )
 
 
@@ -99,8 +129,8 @@ def plan_reply(
     message_given: bool = False,
 ) -> ReplyPlan:
     ticket = tickets.get_ticket(principal, code)
-    if internal:
-        principal.require_agent("write internal notes")
+    # Refused now, before anyone types: a customer's note, an agent's reply to a closed ticket.
+    tickets.check_reply(principal, tickets.merged_target(ticket), internal=internal)
     body = None
     if template is not None:
         from tix import desk
@@ -169,3 +199,16 @@ def attachment(principal: Principal, code: str, attachment_id: int) -> dict:
 def read_attachment(path: str) -> "NewAttachment":
     """A file to attach, refused (too big, unreadable) before anything else is asked."""
     return tickets.read_attachment(path, settings.load())
+
+
+def department_slugs(principal: Principal) -> list[str]:
+    """The departments' slugs, in the desk's order (what `-d` takes)."""
+    return tickets.department_slugs()
+
+
+def open_codes(principal: Principal, prefix: str = "", limit: int = 200) -> list[str]:
+    """Codes of tickets not closed that start with `prefix`, for an agent's shell completion
+    (customers: none), most urgent first."""
+    if not principal.agent:
+        return []
+    return tickets.open_codes(principal, prefix, limit)

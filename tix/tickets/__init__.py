@@ -17,6 +17,7 @@ The package, by what each file holds:
     recipients   who is emailed about a ticket, and the values the templates use
     record       the writes every transition shares (event, attachments, locked re-read)
     creating     NewTicket (validated once) and create
+    checked      the account check's results and fixes on a ticket
     transitions  reply, note, close, reopen, status, reassign, auto-replies
     agents       claim_next, merge, escalate
     batch        the hourly job's reminders and auto-closes, a batch per transaction
@@ -30,6 +31,14 @@ from typing import TYPE_CHECKING
 
 # name -> the module that defines it
 _HOMES = {
+    "log_fix": "tix.tickets.checked",
+    "record_diagnosis": "tix.tickets.checked",
+    "save_diagnosis": "tix.tickets.checked",
+    "department_slugs": "tix.tickets.reading",
+    "open_codes": "tix.tickets.reading",
+    "agent_recipient": "tix.tickets.recipients",
+    "contact_recipient": "tix.tickets.recipients",
+    "check_reply": "tix.tickets.rules",
     "REMINDER_CANCELLED": "tix.outbox",
     "cancel_pending_reminders": "tix.outbox",
     "claim_next": "tix.tickets.agents",
@@ -124,6 +133,11 @@ if TYPE_CHECKING:  # what type checkers and readers see; at run time, __getattr_
         remind_batch,
         reminder_delivered,
     )
+    from tix.tickets.checked import (
+        log_fix,
+        record_diagnosis,
+        save_diagnosis,
+    )
     from tix.tickets.creating import (
         NewTicket,
         create,
@@ -133,16 +147,20 @@ if TYPE_CHECKING:  # what type checkers and readers see; at run time, __getattr_
         account_for,
         attachments_of,
         department_by_slug,
+        department_slugs,
         get_attachment,
         get_ticket,
         history,
         list_tickets,
         merged_target,
+        open_codes,
         thread,
         visible_tickets,
     )
     from tix.tickets.recipients import (
+        agent_recipient,
         agent_recipients,
+        contact_recipient,
         customer_recipients,
         customer_recipients_of,
         mail_values,
@@ -160,6 +178,7 @@ if TYPE_CHECKING:  # what type checkers and readers see; at run time, __getattr_
         NewAttachment,
         check_attachments,
         check_priority,
+        check_reply,
         clean_body,
         clean_subject,
         close_due,

@@ -15,7 +15,7 @@ from tix.models import (
 )
 from tix.store import for_update, transaction
 from tix.tickets.reading import department_by_slug, merged_target
-from tix.tickets.recipients import customer_recipients, mail_values
+from tix.tickets.recipients import agent_recipient, customer_recipients, mail_values
 from tix.tickets.record import apply_changes, locked_ticket, record_event
 from tix.tickets.rules import (
     AWAITING_AGENT,
@@ -203,7 +203,7 @@ def escalate(
         if "assignee" in changes:
             mail.queue(
                 kind="agent-assigned",
-                recipients=[mail.Recipient(assignee.email, assignee.name, assignee.lang)],
+                recipients=[agent_recipient(assignee)],
                 values=values,
                 ticket=ticket,
                 conf=conf,
@@ -211,7 +211,7 @@ def escalate(
         if notify is not None:
             mail.queue(
                 kind="agent-escalated",
-                recipients=[mail.Recipient(notify.email, notify.name, notify.lang)],
+                recipients=[agent_recipient(notify)],
                 values=values,
                 ticket=ticket,
                 conf=conf,

@@ -14,7 +14,7 @@ from tix.outbox import cancel_pending_reminders
 from tix.store import for_update, insert_rows, is_postgres, transaction
 from tix.tickets.recipients import customer_recipients_of, mail_values_of
 from tix.tickets.record import record_event
-from tix.tickets.rules import CLOCK_CLEARED, JOBS_ACTOR, close_due, reminder_due, wait_text
+from tix.tickets.rules import CLOCK_CLEARED, JOBS_ACTOR, close_due, reminder_due
 
 
 def due_for_reminder(
@@ -47,9 +47,7 @@ def remind_batch(batch: list[Ticket], *, conf: settings.Settings, now=None) -> l
         )
         _job_events(done, "reminded", after={"reminded_at": now}, at=now)
         # reminder_of ties each email to this wait: a late delivery never arms a newer one.
-        _job_mail(
-            done, "reminder", conf, now, reminder_of=now, close_after=wait_text(conf.close_after)
-        )
+        _job_mail(done, "reminder", conf, now, reminder_of=now, close_after=conf.close_after)
     return done
 
 
@@ -114,6 +112,7 @@ def _job_mail(
             templates=templates,
         )
     mail.insert_outbox_rows(rows)
+    mail.insert_reply_keys(rows)  # each email's reply key, in bulk too
 
 
 def reminder_delivered(ticket_id: int, reminder_of, at) -> bool:

@@ -4,7 +4,7 @@ from dataclasses import dataclass, replace
 
 from tix import clock, mail, settings
 from tix.auth import Principal
-from tix.errors import InvalidInput
+from tix.errors import InvalidInput, quoted
 from tix.models import (
     Account,
     Contact,
@@ -14,6 +14,7 @@ from tix.models import (
     Ticket,
 )
 from tix.store import is_postgres, transaction
+from tix.tickets.checked import save_diagnosis
 from tix.tickets.reading import account_for, department_by_slug
 from tix.tickets.recipients import agent_recipients, customer_recipients, mail_values
 from tix.tickets.record import insert_with_fresh_code, record_event, save_attachments
@@ -53,16 +54,19 @@ def prepare(
     department: str,
     priority: str,
     subject: str,
-    body: str,
+    body: str | None,
     account: str | None = None,
     service: str | None = None,
     attachments: list[NewAttachment] | None = None,
     conf: settings.Settings | None = None,
 ) -> NewTicket:
     """Every check a new ticket passes, in the order a user would fix them; raises the error
-    of the first that fails. Reads only: nothing is written until `create`."""
+    of the first that fails. Reads only: nothing is written until `create`. `body` None: the
+    body is still to be written (in an editor): everything else is checked first, and the
+    draft gets its body with `with_body`."""
     conf = conf or settings.load()
-    subject, body = clean_subject(subject), clean_body(body, conf)
+    subject = clean_subject(subject)
+    body = clean_body(body, conf) if body is not None else ""
     check_priority(priority)
     attachments = tuple(attachments or ())
     check_attachments(list(attachments), conf)
@@ -76,13 +80,17 @@ def prepare(
         wanted = service.strip().lower()
         svc = next((s for s in services if s.name == wanted), None)
         if svc is None:
-            raise InvalidInput(f"account {owner_account.handle} has no service {service!r}")
+            raise InvalidInput.said(
+                "no-service", account=owner_account.handle, service=quoted(service)
+            )
     opener = principal.contact
     if opener is None or opener.account_id != owner_account.id:
-        # An agent or a reseller files for the customer: the customer's owner is the opener.
+        # An agent or a reseller files for the customer: the customer's owner is the opener
+        # (the ticket's contact is always one of its account's). A reseller stays the author of
+        # the first message, and is emailed about the ticket (recipients.customer_recipients).
         opener = (
             Contact.select()
-            .where(Contact.account == owner_account)
+            .where(Contact.account == owner_account, Contact.active == True)
             .order_by(Contact.is_owner.desc(), Contact.id)
             .first()
         )
@@ -107,11 +115,15 @@ def create(
     *,
     conf: settings.Settings | None = None,
     assistant_note: str | None = None,
+    diagnosis=None,
 ) -> Ticket:
     """File `new` (from `prepare`) in one transaction: the ticket, its first message and
     attachments, its event and its emails. `assistant_note`: the ticket assistant's findings
-    (tix/checks.py), filed as an internal note for the technician in the same transaction."""
+    (tix/checks.py), filed as an internal note for the technician in the same transaction;
+    `diagnosis`: the account check's results (tix.diagnosis), kept with the ticket likewise."""
     conf = conf or settings.load()
+    if not new.body:
+        raise InvalidInput.said("body-empty")  # a draft whose body was never written
     dept, owner_account, svc, opener = new.department, new.account, new.service, new.opener
     subject, body, priority, attachments = new.subject, new.body, new.priority, new.attachments
     with transaction():
@@ -147,6 +159,7 @@ def create(
                 "subject": subject,
             },
         )
+        save_diagnosis(ticket, diagnosis, now)
         if assistant_note:
             # Stamped after the `created` event, so the history reads in the order it happened.
             _file_assistant_note(ticket, assistant_note, clock.now())

@@ -7,7 +7,7 @@ from pathlib import Path
 import peewee as pw
 
 from tix import settings
-from tix.errors import InvalidInput
+from tix.errors import InvalidInput, NotAllowed, quoted
 from tix.models import (
     PRIORITIES,
     Ticket,
@@ -33,11 +33,11 @@ class NewAttachment:
 def clean_subject(subject: str) -> str:
     text = (subject or "").strip()
     if not text:
-        raise InvalidInput("subject is empty")
+        raise InvalidInput.said("subject-empty")
     if len(text) > SUBJECT_MAX:
-        raise InvalidInput(f"subject is longer than {SUBJECT_MAX} characters")
+        raise InvalidInput.said("subject-long", limit=SUBJECT_MAX)
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise InvalidInput("subject must be one line of text without control characters")
+        raise InvalidInput.said("subject-line")
     _check_utf8(text, "subject")
     return text
 
@@ -52,18 +52,20 @@ def _check_utf8(text: str, what: str) -> None:
 
 def clean_body(body: str, conf: settings.Settings) -> str:
     if body is None or not body.strip():
-        raise InvalidInput("message body is empty")
+        raise InvalidInput.said("body-empty")
     if "\x00" in body:
-        raise InvalidInput("message body contains a NUL character")
+        raise InvalidInput.said("body-nul")
     if len(body) > conf.body_max_chars:
-        raise InvalidInput(f"message body is longer than {conf.body_max_chars} characters")
+        raise InvalidInput.said("body-long", limit=conf.body_max_chars)
     _check_utf8(body, "message body")
     return body.strip("\n")
 
 
 def check_priority(priority: str) -> str:
     if priority not in PRIORITIES:
-        raise InvalidInput(f"unknown priority {priority!r}: use one of {', '.join(PRIORITIES)}")
+        raise InvalidInput.said(
+            "unknown-priority", priority=quoted(priority), known=", ".join(PRIORITIES)
+        )
     return priority
 
 
@@ -95,6 +97,16 @@ def read_attachment(path: str, conf: settings.Settings) -> NewAttachment:
     return NewAttachment(filename=file.name, data=data)
 
 
+def check_reply(principal, ticket: Ticket, *, internal: bool) -> None:
+    """Whether this principal may reply to (or note on) the ticket in its state: asked before
+    anyone types (tix reply opens no editor for a reply that would be refused) and again on the
+    locked row when the reply is written."""
+    if internal and not principal.agent:
+        raise NotAllowed.said("internal-agents")
+    if not internal and principal.agent and ticket.status == "closed":
+        raise NotAllowed.said("reply-closed", code=ticket.code)
+
+
 # The fields every change that ends a wait on the customer resets.
 CLOCK_CLEARED = {"waiting_since": None, "reminded_at": None, "reminder_delivered_at": None}
 
@@ -119,15 +131,12 @@ def waiting_period_start_sql():
 JOBS_ACTOR = "system:tix-jobs"
 
 
-def wait_text(delay) -> str:
-    """A delay as the reminder states it ('24 h', '90 min'): reads the same in English and
-    Spanish, so one value serves every recipient's template."""
-    seconds = int(delay.total_seconds())
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    if seconds % 60 == 0:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
+def wait_text(delay, lang: str = "en") -> str:
+    """A delay as the reminder states it ('24 hours', '90 minutos'). The reminder itself is
+    queued with the timedelta, and each recipient's email says it in their language."""
+    from tix import mail_words
+
+    return mail_words.duration(delay, lang)
 
 
 def reminder_due(conf: settings.Settings, now):

@@ -4,7 +4,7 @@ import peewee as pw
 
 from tix import clock, mail, settings
 from tix.auth import Principal
-from tix.errors import InvalidInput, NotAllowed
+from tix.errors import InvalidInput, NotAllowed, NotFound, quoted
 from tix.models import (
     STATUSES,
     Agent,
@@ -16,6 +16,7 @@ from tix.models import (
 from tix.store import transaction
 from tix.tickets.reading import department_by_slug, merged_target
 from tix.tickets.recipients import (
+    agent_recipient,
     agent_recipients,
     customer_recipients,
     mail_values,
@@ -29,6 +30,7 @@ from tix.tickets.rules import (
     NewAttachment,
     check_attachments,
     check_priority,
+    check_reply,
     clean_body,
 )
 
@@ -46,23 +48,23 @@ def reply(
     attachments = attachments or []
     body = clean_body(body, conf)
     check_attachments(attachments, conf)
-    if internal:
-        principal.require_agent("write internal notes")
     ticket = merged_target(ticket)
+    check_reply(principal, ticket, internal=internal)
     with transaction():
         ticket = locked_ticket(ticket)
+        check_reply(principal, ticket, internal=internal)
         now = clock.now()
         before = ticket.status
         if internal:
             after, changes, kind = before, {}, "note"
         elif principal.agent:
-            if before == "closed":
-                raise NotAllowed(f"ticket {ticket.code} is closed: reopen it before replying")
             after, kind = "answered", "agent-reply"
             changes = dict(CLOCK_CLEARED, status=after, waiting_since=now, last_agent_reply_at=now)
         else:
-            # A customer's reply to a closed ticket reopens it, like `tix reopen`.
-            after, kind = ("open" if before == "closed" else "customer-reply"), "customer-reply"
+            # A customer's reply to a closed ticket reopens it, like `tix reopen`: one change,
+            # logged as one `reopened` event.
+            after = "open" if before == "closed" else "customer-reply"
+            kind = "reopened" if before == "closed" else "customer-reply"
             changes = dict(CLOCK_CLEARED, status=after, last_customer_activity_at=now)
             if before == "closed":
                 changes.update(closed_at=None, closed_by=None, close_reason=None)
@@ -82,34 +84,30 @@ def reply(
         record_event(
             ticket, principal.actor, kind, before={"status": before}, after={"status": after}
         )
-        if before == "closed" and after == "open":
-            record_event(
-                ticket,
-                principal.actor,
-                "reopened",
-                before={"status": "closed"},
-                after={"status": "open"},
-            )
+        # The email says which files came with the message (they stay in the ticket).
+        files = [mail.header_safe(item.filename, 120) for item in attachments]
         if kind == "agent-reply":
+            values = mail_values(ticket, body=body, author=principal.name, attachments=files)
             mail.queue(
                 kind="agent-reply",
                 recipients=customer_recipients(ticket),
-                values=mail_values(ticket, body=body, author=principal.name),
+                values=values,
                 ticket=ticket,
                 conf=conf,
             )
             mail.queue(
                 kind="agent-watch-reply",
                 recipients=watcher_recipients(ticket, principal),
-                values=mail_values(ticket, body=body, author=principal.name),
+                values=values,
                 ticket=ticket,
                 conf=conf,
             )
-        elif kind == "customer-reply":
+        elif kind in ("customer-reply", "reopened"):
+            # A reply that reopens tells the agents so, like `tix reopen` (with the message).
             mail.queue(
-                kind="agent-customer-reply",
+                kind="reopened" if kind == "reopened" else "agent-customer-reply",
                 recipients=agent_recipients(ticket),
-                values=mail_values(ticket, body=body),
+                values=mail_values(ticket, body=body, attachments=files),
                 ticket=ticket,
                 conf=conf,
             )
@@ -121,7 +119,7 @@ def close(principal: Principal, ticket: Ticket, *, conf: settings.Settings | Non
     with transaction():
         ticket = locked_ticket(ticket)
         if ticket.status == "closed":
-            raise NotAllowed(f"ticket {ticket.code} is already closed")
+            raise NotAllowed.said("already-closed", code=ticket.code)
         before = ticket.status
         reason = "agent" if principal.agent else "customer"
         now = clock.now()
@@ -165,9 +163,7 @@ def reopen(
     with transaction():
         ticket = locked_ticket(ticket)
         if ticket.status != "closed":
-            raise NotAllowed(
-                f"ticket {ticket.code} is {ticket.status}, not closed: nothing to reopen"
-            )
+            raise NotAllowed.said("not-closed", code=ticket.code, status=ticket.status)
         if ticket.merged_into_id:
             raise NotAllowed(
                 f"ticket {ticket.code} was merged into "
@@ -275,10 +271,12 @@ def reassign(
         if agent_email is not UNCHANGED:
             if agent_email is not None:
                 new_assignee = Agent.get_or_none(
-                    pw.fn.LOWER(Agent.email) == agent_email.strip().lower(), Agent.active == True
+                    pw.fn.LOWER(Agent.email) == agent_email.strip().lower()
                 )
-                if new_assignee is None:
-                    raise InvalidInput(f"no active agent {agent_email!r}")
+                if new_assignee is None:  # unknown, like any other name: exit 3
+                    raise NotFound.said("no-agent", email=quoted(agent_email))
+                if not new_assignee.active:
+                    raise NotAllowed(f"agent {new_assignee.email} is deactivated")
             new_id = new_assignee.id if new_assignee else None
             if new_id != ticket.assignee_id:
                 before["assignee"] = (
@@ -297,9 +295,7 @@ def reassign(
         if changes.get("assignee") and changes["assignee"] != principal.agent.id:
             mail.queue(
                 kind="agent-assigned",
-                recipients=[
-                    mail.Recipient(new_assignee.email, new_assignee.name, new_assignee.lang)
-                ],
+                recipients=[agent_recipient(new_assignee)],
                 values=mail_values(ticket),
                 ticket=ticket,
                 conf=conf,
