@@ -115,15 +115,24 @@ def claim(now, limit: int, lease: timedelta) -> list[Claimed]:
     db = outbox_db()
     with transaction():
         if is_postgres(db):
+            # `raw` is read apart, and only when rows were claimed: a role that may not read it
+            # (the application role, migration 0013) can still run a claim that finds nothing.
             rows = db.execute_sql(
                 "UPDATE outbox SET status = 'sending', claimed_by = %s, lease_until = %s,"
                 " attempt_started_at = NULL"
                 " WHERE id IN (SELECT id FROM outbox"
                 "  WHERE status IN ('pending', 'failed') AND next_attempt_at <= %s"
                 "  ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED)"
-                f" RETURNING {_CLAIMED}",
+                f" RETURNING {_CLAIMED.replace(' raw,', ' NULL,')}",
                 (WORKER, until, now, limit),
             ).fetchall()
+            if rows:
+                raw = dict(
+                    db.execute_sql(
+                        "SELECT id, raw FROM outbox WHERE id = ANY(%s)", ([r[0] for r in rows],)
+                    ).fetchall()
+                )
+                rows = [(*r[:5], raw[r[0]], *r[6:]) for r in rows]
         else:
             # Inside BEGIN IMMEDIATE this run holds SQLite's write lock: the claim is atomic.
             # outbox_claimable (0007) holds the claimable rows in this order; without statistics
