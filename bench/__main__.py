@@ -1,12 +1,14 @@
 """`python -m bench`: build (once) the bench stores, run the scenarios, print medians and ratios.
 
-    python -m bench                                   # everything, 10k and 1m, both backends
-    python -m bench --scenarios 6 --sizes 10k,1m      # tix next / tix search at scale
-    python -m bench --sizes 10k,100k,1m --backends sqlite --scenarios 1,2
+    python -m bench                                   # every scenario, 10k and 100k, both stores
+    python -m bench --backends sqlite                 # one store (about 5 minutes at 10k/100k)
+    python -m bench --sizes 10k,1m --scenarios 2,3,6  # the million run (docs/performance.md)
     python -m bench --build-only --sizes 1m           # just build the stores (minutes at 1m)
 
 Stores are kept between runs: SQLite files in bench/.stores/, PostgreSQL databases
-tix_bench_<size> on TIX_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres).
+<prefix>_<size> on TIX_BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres),
+prefix TIX_BENCH_PG_PREFIX (default tix_bench). Progress goes to stderr on a terminal
+(--progress / --no-progress to choose).
 """
 
 import argparse
@@ -68,9 +70,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--sizes",
-        default="10k,1m",
-        help="store sizes in tickets (default 10k,1m); the smallest is the base "
-        "the others are compared with",
+        default="10k,100k",
+        help="store sizes in tickets (default 10k,100k; 1m: see docs/performance.md); the "
+        "smallest is the base the others are compared with",
     )
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--scenarios", default="1,2,3,4,5,6")
@@ -92,11 +94,20 @@ def main(argv=None) -> int:
     parser.add_argument("--ops", type=int, default=60, help="commands per writer (scenario 5)")
     parser.add_argument("--build-only", action="store_true", help="build the stores, time nothing")
     parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bars on stderr (default: when stderr is a terminal)",
+    )
+    parser.add_argument(
         "--json",
         default=str(generate.STORES_DIR / "results.json"),
         help="also write every figure here (default bench/.stores/results.json)",
     )
     args = parser.parse_args(argv)
+    from bench import progress
+
+    progress.ENABLED = args.progress
 
     sizes = sorted({generate.parse_size(s) for s in args.sizes.split(",") if s.strip()})
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]

@@ -32,6 +32,9 @@ from tix.codes import ALPHABET
 GENERATOR_VERSION = 1
 STORES_DIR = Path(__file__).resolve().parent / ".stores"
 PG_ADMIN_URL = os.environ.get("TIX_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Databases are named PREFIX_<size>: a prefix of your own keeps two people's bench runs on one
+# server apart (each drops and rebuilds its own stores).
+PG_PREFIX = os.environ.get("TIX_BENCH_PG_PREFIX", "tix_bench")
 TICKETS_PER_DAY = 400
 CHUNK = 20_000
 CUSTOMER_HISTORY = 40  # tickets of the bench customer, whatever the store size
@@ -175,7 +178,7 @@ def store_for(backend: str, tickets: int) -> BenchStore:
     if backend == "sqlite":
         url = f"sqlite:///{STORES_DIR / f'tix-{label}.db'}"
     elif backend == "postgresql":
-        url = pg_url(f"tix_bench_{label}")
+        url = pg_url(f"{PG_PREFIX}_{label}")
     else:
         raise SystemExit(f"unknown backend {backend!r}: use sqlite or postgresql")
     return BenchStore(backend, label, tickets, url)
@@ -648,7 +651,9 @@ def _generate(writer, bench: BenchStore, departments: dict, anchor: float, log) 
     message_id = attachment_id = event_id = 0
     counts = {"tickets": 0, "messages": 0, "attachments": 0, "events": 0, "outbox": 0, "live": 0}
     next_log = time.perf_counter() + 30
+    from bench import progress
 
+    shown = progress.bar(n, f"  building {bench.backend} {bench.label}", "tickets")
     for chunk_start in range(0, n, CHUNK):
         tickets, messages, attachments, events, outbox = [], [], [], [], []
         for i in range(chunk_start, min(n, chunk_start + CHUNK)):
@@ -819,9 +824,11 @@ def _generate(writer, bench: BenchStore, departments: dict, anchor: float, log) 
         counts["attachments"] += len(attachments)
         counts["events"] += len(events)
         counts["outbox"] += len(outbox)
-        if time.perf_counter() > next_log:
+        shown.update(len(tickets))
+        if time.perf_counter() > next_log and not progress.enabled():
             log(f"  ... {counts['tickets']:,} of {n:,} tickets")
             next_log = time.perf_counter() + 30
+    shown.close()
     counts.update(people.counts)
     counts["show_code"] = show_code
     return counts

@@ -13,7 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PYTHON = sys.executable
-FLOOR = [PYTHON, "-c", "import click, peewee, sqlite3"]
+# What a command cannot start faster than: Python with the libraries it needs, nothing of tix.
+FLOOR = [PYTHON, "-c", "import click, peewee, sqlite3, tabulate"]
+CLICK_FLOOR = [PYTHON, "-c", "import click"]
 
 
 def tix(*args: str) -> list[str]:
@@ -161,10 +163,15 @@ def interleaved(commands: dict, repeat: int, warmup: int = 1) -> dict:
     """Time each command `repeat` times, taking turns (A B C A B C ...), so a burst of load from
     another process on this shared machine hits every command alike. Warm-up runs (page cache,
     first connection) are discarded."""
+    from bench import progress
+
     series = {name: Series(name) for name in commands}
-    for round_no in range(warmup + repeat):
-        for name, (argv, env) in commands.items():
-            elapsed = run(argv, env).seconds
-            if round_no >= warmup:
-                series[name].samples.append(elapsed)
+    rounds = warmup + repeat
+    with progress.bar(rounds * len(commands), f"  {' / '.join(commands)}") as shown:
+        for round_no in range(rounds):
+            for name, (argv, env) in commands.items():
+                elapsed = run(argv, env).seconds
+                if round_no >= warmup:
+                    series[name].samples.append(elapsed)
+                shown.update(1)
     return series

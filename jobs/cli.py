@@ -47,33 +47,35 @@ def cli(ctx, db_option):
 @cli.command()
 @job_options
 @click.pass_context
-def remind(ctx, dry_run, verbose, no_lock):
+def remind(ctx, dry_run, verbose, no_lock, progress):
     """Queue one reminder for each ticket waiting on the customer for TIX_REMIND_AFTER (48h)."""
-    run_steps(ctx, ["remind"], dry_run, verbose, no_lock)
+    run_steps(ctx, ["remind"], dry_run, verbose, no_lock, progress)
 
 
 @cli.command()
 @job_options
 @click.pass_context
-def autoclose(ctx, dry_run, verbose, no_lock):
+def autoclose(ctx, dry_run, verbose, no_lock, progress):
     """Close (reason auto) tickets whose reminder was delivered TIX_CLOSE_AFTER (24h) ago."""
-    run_steps(ctx, ["autoclose"], dry_run, verbose, no_lock)
+    run_steps(ctx, ["autoclose"], dry_run, verbose, no_lock, progress)
 
 
 @cli.command()
 @job_options
 @click.pass_context
-def notify(ctx, dry_run, verbose, no_lock):
+def notify(ctx, dry_run, verbose, no_lock, progress):
     """Send queued emails (SMTP if TIX_SMTP_HOST is set, else the mail folder)."""
-    run_steps(ctx, ["notify"], dry_run, verbose, no_lock)
+    run_steps(ctx, ["notify"], dry_run, verbose, no_lock, progress)
 
 
 @cli.command()
 @job_options
 @click.pass_context
-def run(ctx, dry_run, verbose, no_lock):
+def run(ctx, dry_run, verbose, no_lock, progress):
     """remind, autoclose, escalate, notify, in that order: what cron calls every hour."""
-    run_steps(ctx, ["remind", "autoclose", "escalate", "notify"], dry_run, verbose, no_lock)
+    run_steps(
+        ctx, ["remind", "autoclose", "escalate", "notify"], dry_run, verbose, no_lock, progress
+    )
 
 
 @cli.group(invoke_without_command=True)
@@ -119,16 +121,25 @@ def outbox(ctx, status, limit, fmt):
 @outbox.command(name="retry")
 @click.argument("message_id", type=int, required=False)
 @click.option("--all-dead", is_flag=True, help="requeue every dead message")
+@click.option(
+    "--all-uncertain",
+    is_flag=True,
+    help="requeue every uncertain message (once you know none of them arrived)",
+)
 @click.pass_context
-def outbox_retry(ctx, message_id, all_dead):
-    """Requeue one failed, dead or uncertain message by its ID, or every dead one."""
+def outbox_retry(ctx, message_id, all_dead, all_uncertain):
+    """Requeue one failed, dead or uncertain message by its ID, or every dead or every
+    uncertain one."""
     from tix.service import outbox as queue
 
-    if (message_id is None) == (not all_dead):
-        raise InvalidInput("give one outbox ID, or --all-dead")
+    if [message_id is not None, all_dead, all_uncertain].count(True) != 1:
+        raise InvalidInput("give one outbox ID, --all-dead or --all-uncertain")
     open_store(ctx)
     if all_dead:
         click.echo(f"requeued {queue.retry_all_dead()} dead message(s)")
+        return
+    if all_uncertain:
+        click.echo(f"requeued {queue.retry_all_uncertain()} uncertain message(s)")
         return
     row = queue.retry(message_id)
     click.echo(f"requeued {row['id']} ({row['kind']} to {row['recipient']})")

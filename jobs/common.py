@@ -80,6 +80,7 @@ def load_settings(*, mail: bool, dry_run: bool):
     conf = settings.load()
     if mail:
         settings.outbox_lease()
+        settings.smtp_connections()
         smtp = settings.load_smtp()
         if smtp and smtp.user and not dry_run:
             settings.smtp_password(smtp.user)  # only checks that one exists
@@ -121,16 +122,31 @@ def job_options(func):
         is_flag=True,
         help="skip the run-level lock (it is an optimisation; claims stay safe)",
     )(func)
-    func = click.option("-v", "--verbose", is_flag=True, help="list each ticket and message")(func)
+    func = click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="show each step's progress on stderr (default: when stderr is a terminal)",
+    )(func)
+    func = click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        help="-v: a line per step with its count; -vv: also a line per ticket and message",
+    )(func)
     func = click.option("--dry-run", is_flag=True, help="print what would be done; change nothing")(
         func
     )
     return func
 
 
-def run_steps(ctx, steps: list[str], dry_run: bool, verbose: bool, no_lock: bool) -> None:
+def run_steps(
+    ctx, steps: list[str], dry_run: bool, verbose: int, no_lock: bool, progress: bool | None
+) -> None:
+    import time
+
     from tix.jobs import runner
     from tix.jobs.lock import run_lock
+    from tix.jobs.progress import Progress
 
     conf = load_settings(mail="notify" in steps, dry_run=dry_run)
     db = open_store(ctx)
@@ -139,15 +155,26 @@ def run_steps(ctx, steps: list[str], dry_run: bool, verbose: bool, no_lock: bool
 
         escalation.load_rules()  # a bad rule is refused (exit 2) before any step changes anything
     summary = runner.Summary()
+    lines = []
     # A dry run writes nothing, not even a lock file, and may run beside a real one.
     skip_lock = no_lock or dry_run
     with run_lock(db, ctx.find_object(JobsContext).url) if not skip_lock else _no_lock() as held:
         if not held:
             click.echo("skipped: another tix-jobs run is in progress")
             return
+        display = Progress(progress)
         for step in steps:
-            getattr(runner, step)(conf, summary, dry_run=dry_run)
-    if verbose:
+            started = time.perf_counter()
+            total = runner.step_total(step, dry_run) if display.enabled else None
+            with display.step(step, runner.UNITS[step], total) as tick:
+                getattr(runner, step)(conf, summary, dry_run=dry_run, tick=tick)
+            if verbose and (step != "escalate" or summary.escalated is not None):
+                lines.append(
+                    runner.step_line(step, summary, dry_run, time.perf_counter() - started)
+                )
+    for line in lines:
+        click.echo(line)
+    if verbose >= 2:
         for code in summary.reminded:
             click.echo(f"{'would remind' if dry_run else 'reminded'} {code}")
         for code in summary.closed:

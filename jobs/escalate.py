@@ -12,7 +12,7 @@ from tix.jobs.runner import describe
 @click.command()
 @job_options
 @click.pass_context
-def escalate(ctx, dry_run, verbose, no_lock):
+def escalate(ctx, dry_run, verbose, no_lock, progress):
     """Apply the escalation rules ($TIX_ESCALATION_RULES, else <config>/escalation.toml): raise
     priority, reassign, notify; each rule fires once per ticket per waiting period."""
     from tix.jobs.lock import run_lock
@@ -30,8 +30,12 @@ def escalate(ctx, dry_run, verbose, no_lock):
         if not held:
             click.echo("skipped: another tix-jobs run is in progress")
             return
-        fired = escalation.run(dry_run=dry_run, rules=rules, conf=conf)
-    if verbose:
+        from tix.jobs.progress import Progress
+
+        with Progress(progress).step("escalate", "escalated") as tick:
+            fired = escalation.run(dry_run=dry_run, rules=rules, conf=conf)
+            tick(len(fired))
+    if verbose >= 2:
         for firing in fired:
             click.echo(describe(firing, dry_run))
     click.echo(f"dry run: would escalate {len(fired)}" if dry_run else f"escalated {len(fired)}")

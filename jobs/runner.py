@@ -32,7 +32,11 @@ class Summary:
         )
 
 
-def _walk(due, transition, conf: settings.Settings, dry_run: bool) -> list[str]:
+def _ignore(done: int) -> None:
+    pass
+
+
+def _walk(due, transition, conf: settings.Settings, dry_run: bool, tick) -> list[str]:
     """Apply `transition` to the due tickets, one batch (TIX_BATCH_SIZE) per transaction; the
     codes done. Only a batch is in memory at a time."""
     now = clock.now()
@@ -43,15 +47,20 @@ def _walk(due, transition, conf: settings.Settings, dry_run: bool) -> list[str]:
             return done
         changed = batch if dry_run else transition(batch, conf=conf)
         done += [ticket.code for ticket in changed]
+        tick(len(done))
         after_id = batch[-1].id
 
 
-def remind(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:
-    summary.reminded += _walk(tickets.due_for_reminder, tickets.remind_batch, conf, dry_run)
+# Each step: (what its progress line counts, how many there are to do when known in advance).
+UNITS = {"remind": "reminded", "autoclose": "closed", "escalate": "escalated", "notify": "emails"}
 
 
-def autoclose(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:
-    summary.closed += _walk(tickets.due_for_autoclose, tickets.autoclose_batch, conf, dry_run)
+def remind(conf: settings.Settings, summary: Summary, dry_run: bool = False, tick=_ignore):
+    summary.reminded += _walk(tickets.due_for_reminder, tickets.remind_batch, conf, dry_run, tick)
+
+
+def autoclose(conf: settings.Settings, summary: Summary, dry_run: bool = False, tick=_ignore):
+    summary.closed += _walk(tickets.due_for_autoclose, tickets.autoclose_batch, conf, dry_run, tick)
 
 
 def describe(firing, dry_run: bool) -> str:
@@ -68,7 +77,7 @@ def describe(firing, dry_run: bool) -> str:
     return f"escalated {firing.code} ({firing.rule}: {', '.join(parts) or 'no change needed'})"
 
 
-def escalate(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:
+def escalate(conf: settings.Settings, summary: Summary, dry_run: bool = False, tick=_ignore):
     """The `tix-jobs run` step: fills summary.escalated with one line per firing."""
     from tix import escalation
 
@@ -78,15 +87,41 @@ def escalate(conf: settings.Settings, summary: Summary, dry_run: bool = False) -
     summary.escalated = [
         describe(f, dry_run) for f in escalation.run(dry_run=dry_run, rules=rules, conf=conf)
     ]
+    tick(len(summary.escalated))
 
 
-def notify(conf: settings.Settings, summary: Summary, dry_run: bool = False) -> None:
+def notify(conf: settings.Settings, summary: Summary, dry_run: bool = False, tick=_ignore):
     if dry_run:
         summary.would_send += [
             f"{row.kind} to {row.recipient} {row.message_id}" for row in outbox.due(clock.now())
         ]
+        tick(len(summary.would_send))
         return
     from tix.jobs import mail_requests
 
     mail_requests.render(conf)  # customers' emails, written before they are sent
-    summary.mail = dispatch.notify(conf)
+    summary.mail = dispatch.notify(conf, progress=lambda mail: tick(mail.sent + mail.failed))
+
+
+def step_total(step: str, dry_run: bool) -> int | None:
+    """How many a step has to do, where that is cheap to know first (for the progress bar)."""
+    return dispatch.due_count() if step == "notify" and not dry_run else None
+
+
+def step_line(step: str, summary: Summary, dry_run: bool, seconds: float) -> str:
+    """`-v`: what one step did, and how long it took."""
+    counts = {
+        "remind": ("remind", "reminded", len(summary.reminded)),
+        "autoclose": ("close", "closed", len(summary.closed)),
+        "escalate": ("escalate", "escalated", len(summary.escalated or [])),
+        "notify": ("send", "sent", len(summary.would_send)),
+    }
+    verb, done, count = counts[step]
+    if dry_run:
+        text = f"would {verb} {count}"
+    elif step == "notify":
+        m = summary.mail
+        text = f"sent {m.sent}, retrying {m.retrying}, dead {m.dead}, uncertain {m.uncertain}"
+    else:
+        text = f"{done} {count}"
+    return f"{step}: {text} ({seconds:.1f}s)"

@@ -12,6 +12,7 @@ import asyncio
 import socket
 import subprocess
 import threading
+import time
 from contextlib import contextmanager
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -123,6 +124,38 @@ class HangAfterData(Accept):
             count = len(self.seen)
         if self.nth is None or count == self.nth:
             self.hanging.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 120)
+            return "451 4.4.2 Too late"
+        return "250 2.0.0 OK"
+
+
+class HoldAfter(Accept):
+    """Accepts the first `accept` messages, then takes each later message's final dot and never
+    answers while `holding` (one held message per connection that reaches it); `held` counts
+    them. Clearing `holding` makes it accept again (for the run after a kill)."""
+
+    def __init__(self, accept=0):
+        super().__init__()
+        self.accept = accept
+        self.holding = True
+        self.held = 0
+        self.release = threading.Event()
+
+    def wait_held(self, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self.held >= count:
+                    return True
+            time.sleep(0.02)
+        return False
+
+    async def answer_async(self, item):
+        with self.lock:
+            hold = self.holding and len(self.seen) > self.accept
+            if hold:
+                self.held += 1
+        if hold:
             await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 120)
             return "451 4.4.2 Too late"
         return "250 2.0.0 OK"

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.sqlite_only
 
 
 def leaves(group: click.Group, prefix: tuple = ()):
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # tix's root group imports its commands when asked
+        command = group.get_command(ctx, name)
         path = (*prefix, name)
         if isinstance(command, click.Group):
             if command.invoke_without_command:

@@ -58,7 +58,7 @@ def test_a_rule_fires_once_per_waiting_period(desk, rules, frozen):
 
     frozen.tick(timedelta(seconds=1))
     before = deskdb.last_outbox_id(desk.url)
-    out = jobs(desk.url, "escalate", "-v").stdout
+    out = jobs(desk.url, "escalate", "-vv").stdout
     assert out.splitlines() == [
         f"escalated {code} (emergency-waiting: priority emergency, notified billing@host.test)",
         "escalated 1",
@@ -109,7 +109,7 @@ def test_reassign_rule_conditions_and_run_step(desk, rules, frozen):
     desk.tix("reply", answered, "-m", "Done", as_="admin")
     frozen.tick(timedelta(hours=2))
 
-    dry = jobs(desk.url, "escalate", "--dry-run", "-v").stdout.splitlines()
+    dry = jobs(desk.url, "escalate", "--dry-run", "-vv").stdout.splitlines()
     assert sorted(dry[:-1]) == sorted(
         f"would escalate {c} (stale-medium: reassign to hosting@host.test)"
         for c in (stale, billing)
@@ -118,7 +118,7 @@ def test_reassign_rule_conditions_and_run_step(desk, rules, frozen):
     assert escalations(desk, stale) == []
 
     before = deskdb.last_outbox_id(desk.url)
-    run = jobs(desk.url, "run", "-v").stdout.splitlines()
+    run = jobs(desk.url, "run", "-vv").stdout.splitlines()
     assert f"escalated {stale} (stale-medium: assigned to hosting@host.test)" in run
     assert run[-1].startswith("reminded 0, closed 0, escalated 2, sent ")
     for code in (stale, billing):

@@ -402,7 +402,7 @@ def test_attaching_any_path_is_refused_or_read_within_the_limit(desk, codes, pat
 SETTINGS = [
     "TIX_REMIND_AFTER",
     "TIX_CLOSE_AFTER",
-    "TIX_MAX_ATTEMPTS",
+    "TIX_OUTBOX_LIFETIME",
     "TIX_BODY_MAX_CHARS",
     "TIX_ATTACHMENT_MAX_BYTES",
     "TIX_BATCH_SIZE",

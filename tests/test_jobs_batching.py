@@ -216,7 +216,7 @@ def test_batches_are_bounded_and_each_recipient_gets_the_template_of_their_langu
     )
     codes = [waiting_ticket(desk, f"Ticket {n}", account="beta") for n in range(7)]
     spanish = waiting_ticket(desk, "Ticket es", account="alpha")
-    result = jobs(url, "remind", "-v", env={"TIX_BATCH_SIZE": "3"})
+    result = jobs(url, "remind", "-vv", env={"TIX_BATCH_SIZE": "3"})
     assert "reminded 8," in result.stdout
     rows = outbox(url, kind="reminder")
     english = [r for r in rows if r.recipient == "owner@beta.test"]

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
-from jobs_support import jobs, outbox, set_ticket
+from jobs_support import jobs, opened, outbox, set_ticket
 from smtp_server import (  # noqa: F401  (smtp and tls_files are fixtures)
     FREEZE_IGNORE,
     Accept,
@@ -14,10 +14,14 @@ from smtp_server import (  # noqa: F401  (smtp and tls_files are fixtures)
     DropConnection,
     HangAfterData,
     Reject,
+    Server,
     TempFailOnce,
+    free_port,
     smtp,
     tls_files,
 )
+
+from tix.models import Outbox
 
 START = datetime(2025, 1, 6, 9, 0, 0)
 MIN = timedelta(minutes=1)
@@ -80,21 +84,25 @@ def test_a_451_is_retried_after_the_backoff(desk, smtp):
     assert {(r.status, r.attempts) for r in outbox(url)} == {("sent", 2)}
 
 
-def test_too_many_temporary_failures_make_a_message_dead(desk, smtp):
+def test_a_message_still_failing_after_the_outbox_lifetime_is_dead(desk, smtp):
+    """Giving up is by age, like an MTA's queue lifetime (TIX_OUTBOX_LIFETIME), not by count."""
     server = smtp(AlwaysTempFail())
     url = desk.url
-    env = server.env(TIX_MAX_ATTEMPTS="3")
+    env = server.env(TIX_OUTBOX_LIFETIME="2h")
     with frozen(START) as clock:
         desk.create("beta")
-        jobs(url, "notify", env=env, expect=1)
-        clock.move_to(START + 15 * MIN)
-        jobs(url, "notify", env=env, expect=1)
-        assert {(r.status, r.attempts) for r in outbox(url)} == {("failed", 2)}
-        clock.move_to(START + 45 * MIN)
+        for minutes in (0, 15, 45, 105):  # 15 min after the first failure, doubling
+            clock.move_to(START + minutes * MIN)
+            jobs(url, "notify", env=env, expect=1)
+        assert {(r.status, r.attempts) for r in outbox(url)} == {("failed", 4)}
+        clock.move_to(START + 225 * MIN)  # the fifth failure is past the 2 hours
         result = jobs(url, "notify", env=env, expect=1)
         assert f"retrying 0, dead {len(outbox(url))}" in result.stdout
-        assert {(r.status, r.attempts) for r in outbox(url)} == {("dead", 3)}
-        assert all(r.last_error.startswith("gave up after 3 attempts") for r in outbox(url))
+        assert {(r.status, r.attempts) for r in outbox(url)} == {("dead", 5)}
+        assert all(
+            r.last_error.startswith("gave up after 3h undelivered (5 attempts): end of DATA: 451")
+            for r in outbox(url)
+        )
         clock.move_to(START + 30 * 24 * 60 * MIN)
         assert "sent 0, retrying 0, dead 0" in jobs(url, "notify", env=env).stdout
 
@@ -244,11 +252,14 @@ def test_starttls_and_login_with_the_keyring_password_which_is_never_shown(
     keyring.set_password("tix-smtp", "tix", "s3cret-pw")
     desk.create("beta")
     env = server.env(
-        TIX_SMTP_SECURITY="starttls", TIX_SMTP_USER="tix", TIX_SMTP_CAFILE=str(tls_files[0])
+        TIX_SMTP_SECURITY="starttls",
+        TIX_SMTP_USER="tix",
+        TIX_SMTP_CAFILE=str(tls_files[0]),
+        TIX_SMTP_CONNECTIONS="1",
     )
     result = jobs(url, "notify", "-v", env=env)
     assert f"sent {len(outbox(url))}, retrying 0" in result.stdout
-    assert logins == [True]  # one login: one connection for the whole batch
+    assert logins == [True]  # one login: a connection is kept for every message it sends
     assert "s3cret-pw" not in result.stdout + result.stderr
 
     # A wrong password (here from the environment, which wins over the keyring) is a
@@ -279,3 +290,70 @@ def test_implicit_tls_and_an_untrusted_certificate(desk, smtp, tls_files, server
     assert {r.status for r in outbox(url)} == {"pending"}
     result = jobs(url, "notify", env={**env, "TIX_SMTP_CAFILE": str(tls_files[0])})
     assert f"sent {len(outbox(url))}," in result.stdout
+
+
+@pytest.mark.parametrize("connections", [1, 4])
+def test_an_smtp_outage_of_days_loses_no_mail(desk, smtp, connections):
+    """Nothing listens for four days of hourly runs on an ever-longer backoff: each run tries
+    a message per connection, finds the server unreachable and leaves the rest as they were
+    (no attempt charged), nothing is given up before TIX_OUTBOX_LIFETIME (5 days), and once
+    the server is back every one of the 15 messages is delivered exactly once."""
+    url = desk.url
+    down = {**Server(None, free_port(), None).env(), "TIX_SMTP_CONNECTIONS": str(connections)}
+    with frozen(START) as clock:
+        for n in range(5):
+            desk.create("beta", subject=f"Ticket {n}")  # three emails each
+        assert len(outbox(url)) == 15
+        jobs(url, "notify", env=down, expect=1)
+        tried = [r for r in outbox(url) if r.attempts]
+        assert 1 <= len(tried) <= connections
+        assert {(r.status, r.attempts) for r in outbox(url) if not r.attempts} == {("pending", 0)}
+        assert {r.status for r in tried} == {"failed"}
+        for hours in (1, 3, 7, 15, 31, 63, 95):
+            clock.move_to(START + timedelta(hours=hours))
+            jobs(url, "notify", env=down, expect=None)
+            assert outbox(url, status="dead") == []
+        assert sum(r.attempts for r in outbox(url)) <= 8 * connections
+
+        clock.move_to(START + timedelta(hours=119))
+        server = smtp(Accept())
+        result = jobs(url, "notify", env=server.env())
+        assert "sent 15, retrying 0, dead 0, uncertain 0" in result.stdout
+    assert sorted(server.handler.ids()) == sorted(r.message_id for r in outbox(url))
+    assert {r.status for r in outbox(url)} == {"sent"}
+
+
+def non_ascii_recipient(url: str) -> Outbox:
+    """A queued row to an address with a non-ASCII local part (older data, or mail-in)."""
+    with opened(url):
+        row = Outbox.select().order_by(Outbox.id).first()
+        Outbox.update(recipient="jösé@beta.test").where(Outbox.id == row.id).execute()
+        return Outbox.get_by_id(row.id)
+
+
+def test_a_message_that_cannot_be_sent_is_dead_and_the_others_go_on(desk, smtp):
+    server = smtp(Accept(), enable_SMTPUTF8=False)  # (aiosmtpd offers it by default)
+    url = desk.url
+    desk.create("beta")
+    desk.create("alpha")
+    bad = non_ascii_recipient(url)
+    result = jobs(url, "notify", env=server.env(), expect=1)
+    others = len(outbox(url)) - 1
+    assert f"sent {others}, retrying 0, dead 1, uncertain 0" in result.stdout
+    [dead] = outbox(url, status="dead")
+    assert dead.id == bad.id and "SMTPUTF8" in dead.last_error
+    assert "internal error" not in result.stderr
+    assert bad.message_id not in server.handler.seen_ids()
+    assert len(server.handler.ids()) == others
+    assert "sent 0, retrying 0, dead 0" in jobs(url, "notify", env=server.env()).stdout
+
+
+def test_a_non_ascii_address_goes_out_where_the_server_offers_smtputf8(desk, smtp):
+    server = smtp(Accept(), enable_SMTPUTF8=True)
+    url = desk.url
+    desk.create("beta")
+    bad = non_ascii_recipient(url)
+    result = jobs(url, "notify", env=server.env())
+    assert f"sent {len(outbox(url))}, retrying 0, dead 0" in result.stdout
+    [item] = [i for i in server.handler.received if i["message_id"] == bad.message_id]
+    assert item["rcpt_tos"] == ["jösé@beta.test"]

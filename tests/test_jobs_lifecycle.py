@@ -48,7 +48,7 @@ def test_whole_life_of_a_ticket_waiting_on_the_customer(desk):
         assert outbox(url, kind="reminder") == []
 
         frozen.move_to(START + 48 * H)
-        result = jobs(url, "run", "-v")
+        result = jobs(url, "run", "-vv")
         assert "reminded 1, closed 0" in result.stdout
         assert f"reminded {code}" in result.stdout
         # One reminder each to the owner and the contact with ticket emails; not the quiet one.
@@ -97,7 +97,7 @@ def test_whole_life_of_a_ticket_waiting_on_the_customer(desk):
         frozen.move_to(delivered + 23 * H + 59 * M)
         assert "closed 0," in jobs(url, "run").stdout
         frozen.move_to(delivered + 24 * H)
-        result = jobs(url, "run", "-v")
+        result = jobs(url, "run", "-vv")
         assert "closed 1," in result.stdout and f"closed {code}" in result.stdout
         t = ticket(url, code)
         assert (t.status, t.close_reason, t.closed_at) == ("closed", "auto", delivered + 24 * H)
@@ -258,9 +258,9 @@ def test_dry_run_changes_nothing(desk):
         frozen.move_to(START + 48 * H)
         before = snapshot(url)
         for command in ("run", "remind", "autoclose", "notify"):
-            result = jobs(url, command, "--dry-run", "-v")
+            result = jobs(url, command, "--dry-run", "-vv")
             assert "dry run:" in result.stdout
-        result = jobs(url, "run", "--dry-run", "-v")
+        result = jobs(url, "run", "--dry-run", "-vv")
         assert f"would remind {due_reminder}" in result.stdout
         assert f"would close {due_close}" in result.stdout
         assert f"dry run: would remind 1, close 1, send {len(outbox(url))}" in result.stdout
@@ -277,7 +277,8 @@ def test_dry_run_changes_nothing(desk):
         ("TIX_REMIND_AFTER", "48"),
         ("TIX_CLOSE_AFTER", "0m"),
         ("TIX_CLOSE_AFTER", ""),
-        ("TIX_MAX_ATTEMPTS", "0"),
+        ("TIX_OUTBOX_LIFETIME", "0d"),
+        ("TIX_SMTP_CONNECTIONS", "0"),
         ("TIX_SMTP_SECURITY", "ssl3"),
         ("TIX_OUTBOX_LEASE", "never"),
     ],

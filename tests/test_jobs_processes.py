@@ -10,12 +10,14 @@ from datetime import timedelta
 
 import pytest
 from jobs_support import JOBS_SCRIPT, events, opened, outbox, process_env, set_ticket, start_jobs
-from smtp_server import Accept, HangAfterData, smtp  # noqa: F401  (smtp is a fixture)
+from smtp_server import Accept, HoldAfter, smtp  # noqa: F401  (smtp is a fixture)
 
 from tix import clock
 from tix.models import Outbox
 
 PROCESS_TIMEOUT = 120
+# SMTP connections per run (TIX_SMTP_CONNECTIONS): the guarantees hold for every count.
+CONNECTIONS = [1, 2, 4]
 
 
 def finish(process: subprocess.Popen) -> tuple[int, str, str]:
@@ -46,12 +48,16 @@ def due_desk(desk, reminders: int, closes: int) -> tuple[list[str], list[str]]:
     return to_remind, to_close
 
 
+@pytest.mark.parametrize("connections", CONNECTIONS)
 @pytest.mark.parametrize("lock", ["with the run lock", "--no-lock"])
-def test_overlapping_runs_do_everything_exactly_once(desk, smtp, lock):
+def test_overlapping_runs_do_everything_exactly_once(desk, smtp, lock, connections):
     server = smtp(Accept())
     to_remind, to_close = due_desk(desk, reminders=6, closes=4)
     args = ["run"] + (["--no-lock"] if lock == "--no-lock" else [])
-    runs = [start_jobs(desk.url, *args, **server.env()) for _ in range(4)]
+    runs = [
+        start_jobs(desk.url, *args, TIX_SMTP_CONNECTIONS=connections, **server.env())
+        for _ in range(4)
+    ]
     results = [finish(run) for run in runs]
     assert [code for code, _, _ in results] == [0, 0, 0, 0], results
 
@@ -78,19 +84,28 @@ def test_overlapping_runs_do_everything_exactly_once(desk, smtp, lock):
     assert sum(int(s.split("closed ")[1].split(",")[0]) for s in summaries if "closed" in s) == 4
 
 
-def test_a_run_killed_mid_batch_loses_nothing_and_sends_nothing_twice(desk, smtp):
-    server = smtp(HangAfterData(nth=3))
-    for n in range(3):
+@pytest.mark.parametrize("connections", CONNECTIONS)
+def test_a_run_killed_mid_batch_loses_nothing_and_sends_nothing_twice(desk, smtp, connections):
+    """Two messages go through, then every connection is caught handing one over (the server
+    has its final dot and does not answer) and the run is killed: each connection leaves
+    exactly that one message `uncertain`, nothing recorded sent is sent again, and the next
+    run sends all the rest once."""
+    server = smtp(HoldAfter(accept=2))
+    for n in range(4):
         desk.create("beta", subject=f"Ticket {n}")
     all_ids = {r.message_id for r in outbox(desk.url)}
-    assert len(all_ids) >= 6
+    assert len(all_ids) >= 2 + connections
 
-    victim = start_jobs(desk.url, "notify", **server.env())
-    assert server.handler.hanging.wait(PROCESS_TIMEOUT), "the run never reached the third message"
+    victim = start_jobs(desk.url, "notify", TIX_SMTP_CONNECTIONS=connections, **server.env())
+    assert server.handler.wait_held(connections, PROCESS_TIMEOUT), "not every connection got one"
     victim.send_signal(signal.SIGKILL)
     finish(victim)
     assert victim.returncode == -signal.SIGKILL
+    # Each accepted message was recorded sent with its connection's next start mark.
     assert len(outbox(desk.url, status="sent")) == 2
+    started = [r for r in outbox(desk.url, status="sending") if r.attempt_started_at]
+    assert len(started) == connections
+    server.handler.holding = False
 
     # The next run gets the lock at once (it died with its holder), but the dead run's rows
     # are still leased to it: nothing is sent twice, nothing is taken early.
@@ -104,15 +119,16 @@ def test_a_run_killed_mid_batch_loses_nothing_and_sends_nothing_twice(desk, smtp
             Outbox.status == "sending"
         ).execute()
     code, out, err = finish(start_jobs(desk.url, "notify", **server.env()))
-    assert code == 1 and f"sent {len(all_ids) - 3}, retrying 0, dead 0, uncertain 1" in out, (
+    rest = len(all_ids) - 2 - connections
+    assert code == 1 and f"sent {rest}, retrying 0, dead 0, uncertain {connections}" in out, (
         out,
         err,
     )
 
-    [unsure] = outbox(desk.url, status="uncertain")
+    unsure = outbox(desk.url, status="uncertain")
+    assert {r.id for r in unsure} == {r.id for r in started}
     seen = Counter(server.handler.seen_ids())
     assert set(seen) == all_ids and set(seen.values()) == {1}
-    assert unsure.message_id == server.handler.seen[2]["message_id"]
     assert {r.status for r in outbox(desk.url)} == {"sent", "uncertain"}
 
 

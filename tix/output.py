@@ -151,8 +151,10 @@ def emit_rows(
 
             click.echo(messages.text("none", language.choose(_user_lang())))
             return
+        from tabulate import tabulate
+
         table = [[_cell(row.get(c)) for c in columns] for row in rows]
-        page(simple_table(table, headers or columns))
+        page(tabulate(table, headers=headers or columns, tablefmt="simple"))
 
 
 def _user_lang() -> str | None:
@@ -175,59 +177,6 @@ def _csv_cell(value):
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
-
-
-_INT = re.compile(r"-?[0-9]+", re.ASCII)
-
-
-def simple_table(table: list[list[str]], headers: list[str]) -> str:
-    """What `tabulate(table, headers, tablefmt="simple")` prints, for tables of plain text and
-    whole numbers, without importing tabulate: with the package metadata lookup it does on import,
-    tabulate alone cost `tix list` ~15-25 ms of a ~120 ms start. Anything else
-    (decimals, booleans, multi-line or control characters) still goes to tabulate itself."""
-    try:
-        from wcwidth import wcswidth as width  # tabulate measures wide characters with it too
-    except ImportError:
-        width = len
-    numeric = []
-    for column in zip(*table):
-        kinds = {_plain_kind(cell, width) for cell in column}
-        if None in kinds:
-            from tabulate import tabulate
-
-            return tabulate(table, headers=headers, tablefmt="simple")
-        numeric.append(kinds == {"int"})
-    widths = [width(h) + 2 for h in headers]
-    for row in table:
-        widths = [max(w, width(cell)) for w, cell in zip(widths, row)]
-
-    def line(cells):
-        padded = [
-            " " * (w - width(c)) + c if right else c + " " * (w - width(c))
-            for c, w, right in zip(cells, widths, numeric)
-        ]
-        return "  ".join(padded).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in table])
-
-
-def _plain_kind(cell: str, width) -> str | None:
-    """ "int" or "text" when tabulate would treat the cell as exactly that; None when unsure."""
-    if (
-        not cell
-        or cell != cell.strip()
-        or cell in ("True", "False")
-        or width(cell) < 0
-        or any(ord(ch) < 32 or ord(ch) == 127 for ch in cell)
-    ):  # ANSI, tabs, newlines
-        return None
-    if _INT.fullmatch(cell):
-        return "int"
-    try:
-        float(cell.replace(",", ""))  # 1e5, nan, 1,000.5: tabulate formats these as numbers
-        return None
-    except ValueError:
-        return "text"
 
 
 def emit_object(obj: dict, fmt: str, human, *, flat: dict | None = None) -> None:
@@ -382,7 +331,13 @@ def show_fields(obj: dict) -> None:
         if isinstance(value, list) and value and isinstance(value[0], dict):
             columns = list(value[0])
             table = [[_cell(row.get(c)) for c in columns] for row in value]
-            out += [f"{key}:", simple_table(table, columns)]
+            out += [f"{key}:", _simple(table, columns)]
         else:
             out.append(f"{key}: {_cell(value)}")
     page("\n".join(out))
+
+
+def _simple(table: list[list[str]], headers: list[str]) -> str:
+    from tabulate import tabulate
+
+    return tabulate(table, headers=headers, tablefmt="simple")

@@ -50,7 +50,9 @@ def _int_setting(name: str, default: int) -> int:
 class Settings:
     remind_after: timedelta
     close_after: timedelta
-    max_attempts: int
+    # A message still undelivered this long after it was queued is given up (`dead`) at its next
+    # temporary failure, like an MTA's queue lifetime; attempts alone never give up.
+    outbox_lifetime: timedelta
     attachment_max_bytes: int
     body_max_chars: int
     mail_from: str
@@ -65,7 +67,9 @@ def load() -> Settings:
     return Settings(
         remind_after=parse_duration(os.environ.get("TIX_REMIND_AFTER", "48h"), "TIX_REMIND_AFTER"),
         close_after=parse_duration(os.environ.get("TIX_CLOSE_AFTER", "24h"), "TIX_CLOSE_AFTER"),
-        max_attempts=_int_setting("TIX_MAX_ATTEMPTS", 8),
+        outbox_lifetime=parse_duration(
+            os.environ.get("TIX_OUTBOX_LIFETIME", "5d"), "TIX_OUTBOX_LIFETIME"
+        ),
         attachment_max_bytes=_int_setting("TIX_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
         body_max_chars=_int_setting("TIX_BODY_MAX_CHARS", 100_000),
         mail_from=os.environ.get("TIX_MAIL_FROM", "Support <support@tix.localhost>"),
@@ -138,6 +142,14 @@ def smtp_password(user: str) -> str:
             f"`keyring set {SMTP_KEYRING_SERVICE} {user}` or set TIX_SMTP_PASSWORD"
         )
     return password
+
+
+def smtp_connections() -> int:
+    """SMTP connections a dispatch run uses at once (each sends its own messages in turn)."""
+    return _int_setting("TIX_SMTP_CONNECTIONS", SMTP_CONNECTIONS_DEFAULT)
+
+
+SMTP_CONNECTIONS_DEFAULT = 8
 
 
 def outbox_lease() -> timedelta:

@@ -179,3 +179,6 @@ for group, commands in (
 ):
     for command in commands:
         group.add_command(command)
+
+
+COMMANDS = [admin]

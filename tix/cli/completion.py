@@ -71,3 +71,6 @@ def completion(shell):
     root = click.get_current_context().find_root().command
     script = get_completion_class(shell)(root, {}, "tix", "_TIX_COMPLETE").source()
     click.echo(script)
+
+
+COMMANDS = [completion]

@@ -149,38 +149,35 @@ def signed_in(func):
     return command
 
 
-class TixGroup(click.Group):
-    """Turns tix's own errors and store failures into one line on stderr and an exit code;
-    commits the command's transaction on success, rolls it back on any failure."""
-
-    def make_context(self, info_name, args, parent=None, **extra):
-        if parent is None:
-            _typed[:] = [a for a in args if isinstance(a, str)]  # what errors may echo
-        try:
-            return super().make_context(info_name, args, parent=parent, **extra)
-        except click.ClickException as exc:  # `tix --db` without its URL, and the like
-            usage_error(exc)
-
-    def invoke(self, ctx):
-        app = ctx.ensure_object(AppContext)
-        try:
-            result = super().invoke(ctx)
+def invoke_root(ctx, invoke):
+    """How the root group (tix.cli.app.TixRoot) runs a command (`invoke`: click's own): tix's
+    own errors and store failures become one line on stderr and an exit code; the command's
+    transaction is committed on success and rolled back on any failure."""
+    record_typed(ctx.meta.get("tix.typed", []))
+    app = ctx.ensure_object(AppContext)
+    try:
+        result = invoke()
+        app.end(commit=True)
+        return result
+    except (click.exceptions.Exit, SystemExit) as exc:
+        if getattr(exc, "exit_code", getattr(exc, "code", 1)) in (0, None):
             app.end(commit=True)
-            return result
-        except (click.exceptions.Exit, SystemExit) as exc:
-            if getattr(exc, "exit_code", getattr(exc, "code", 1)) in (0, None):
-                app.end(commit=True)
+        raise
+    except click.ClickException as exc:
+        usage_error(exc)
+    except Exception as exc:
+        error = as_tix_error(exc, app.url or "")
+        if error is None:
             raise
-        except click.ClickException as exc:
-            usage_error(exc)
-        except Exception as exc:
-            error = as_tix_error(exc, app.url or "")
-            if error is None:
-                raise
-            fail(error.in_language(app.language()), error.exit_code)
-        finally:
-            app.end(commit=False)  # a failed command writes nothing
-            app.close()
+        fail(error.in_language(app.language()), error.exit_code)
+    finally:
+        app.end(commit=False)  # a failed command writes nothing
+        app.close()
+
+
+def record_typed(words: list[str]) -> None:
+    """The words of this command line, which errors may echo (trimmed: errors.trim_echoes)."""
+    _typed[:] = words
 
 
 _typed: list[str] = []  # the words of this command line

@@ -71,6 +71,13 @@ def retry_all_dead() -> int:
         return _requeue(ATTENTION_ROWS & (Outbox.status == "dead"))
 
 
+def retry_all_uncertain() -> int:
+    """Requeue every uncertain message: for after a person checked that none of them arrived
+    (the mail server's log), e.g. after a crash left one per connection."""
+    with transaction():
+        return _requeue(ATTENTION_ROWS & (Outbox.status == "uncertain"))
+
+
 REMINDER_CANCELLED = "cancelled: the ticket stopped waiting on the customer before it was sent"
 
 
@@ -79,15 +86,15 @@ def cancel_pending_reminders(ticket_ids: list[int]) -> int:
     retrying, or claimed but not started (the claiming run then finds the row no longer its own
     and skips it). One already being handed over may be delivered: it is left alone, and its
     delivery arms nothing (reminder_delivered checks the wait it belongs to)."""
-    return (
-        Outbox.update(
-            status="cancelled", claimed_by=None, lease_until=None, last_error=REMINDER_CANCELLED
-        )
-        .where(
-            Outbox.ticket.in_(ticket_ids),
-            Outbox.kind == "reminder",
-            Outbox.status.in_(("pending", "failed"))
-            | ((Outbox.status == "sending") & Outbox.attempt_started_at.is_null()),
-        )
-        .execute()
+    cancel = Outbox.update(
+        status="cancelled", claimed_by=None, lease_until=None, last_error=REMINDER_CANCELLED
     )
+    mine = (Outbox.ticket.in_(ticket_ids), Outbox.kind == "reminder")
+    # Two statements, each on its partial index (the status written out as in the index, so
+    # SQLite can use it): queued or retrying ones by ticket (outbox_ticket_unsent), claimed
+    # ones among the few rows runs hold (outbox_leases).
+    queued = cancel.where(*mine, pw.SQL("outbox.status IN ('pending', 'failed')")).execute()
+    claimed = cancel.where(
+        *mine, pw.SQL("outbox.status = 'sending'"), Outbox.attempt_started_at.is_null()
+    ).execute()
+    return queued + claimed

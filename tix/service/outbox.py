@@ -18,3 +18,7 @@ def retry(row_id: int) -> dict:
 
 def retry_all_dead() -> int:
     return outbox.retry_all_dead()
+
+
+def retry_all_uncertain() -> int:
+    return outbox.retry_all_uncertain()

@@ -3,12 +3,16 @@ plain data (service.shapes) out. No door touches a model, a query or a rule; eac
 tix.tickets and is called from here."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from tix import checks, settings, tickets
+from tix import settings, tickets
 from tix.auth import Principal
 from tix.errors import InvalidInput
 from tix.service import shapes
-from tix.tickets import NewAttachment, NewTicket
+
+if TYPE_CHECKING:  # reading commands never load the ticket assistant or the writers
+    from tix import checks
+    from tix.tickets import NewAttachment, NewTicket
 
 
 def prepare_ticket(
@@ -20,8 +24,8 @@ def prepare_ticket(
     body: str | None,
     account: str | None = None,
     service: str | None = None,
-    attachments: list[NewAttachment] | None = None,
-) -> NewTicket:
+    attachments: "list[NewAttachment] | None" = None,
+) -> "NewTicket":
     """A new ticket validated and resolved once (every refusal comes from here), ready for the
     ticket assistant (`review_ticket`) and for `file_ticket`. `body` None: to be written next
     (in an editor), everything else checked first; give it with `new.with_body(text)`."""
@@ -37,12 +41,16 @@ def prepare_ticket(
     )
 
 
-def review_ticket(principal: Principal, new: NewTicket) -> checks.Review:
+def review_ticket(principal: Principal, new: "NewTicket") -> "checks.Review":
     """The ticket assistant's findings on a draft, before anything is filed."""
+    from tix import checks
+
     return checks.review(principal, new)
 
 
-def file_ticket(principal: Principal, new: NewTicket, review: checks.Review | None = None) -> dict:
+def file_ticket(
+    principal: Principal, new: "NewTicket", review: "checks.Review | None" = None
+) -> dict:
     """File the draft after the account check of its services (within its time budget): the
     assistant's findings and the check's summary go into an internal note for the technician,
     the check's results are kept with the ticket, all in the transaction that files it."""
@@ -138,7 +146,7 @@ def reply(
     plan: ReplyPlan,
     body: str,
     *,
-    attachments: list[NewAttachment] | None = None,
+    attachments: "list[NewAttachment] | None" = None,
 ) -> dict:
     """Reply (or note) as planned; returns {code, status, internal} of the ticket the reply
     landed on (a merged ticket's target)."""
@@ -188,7 +196,7 @@ def attachment(principal: Principal, code: str, attachment_id: int) -> dict:
     return {"filename": item.filename, "content_type": item.content_type, "data": bytes(item.data)}
 
 
-def read_attachment(path: str) -> NewAttachment:
+def read_attachment(path: str) -> "NewAttachment":
     """A file to attach, refused (too big, unreadable) before anything else is asked."""
     return tickets.read_attachment(path, settings.load())
 
