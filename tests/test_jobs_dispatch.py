@@ -357,3 +357,21 @@ def test_a_non_ascii_address_goes_out_where_the_server_offers_smtputf8(desk, smt
     assert f"sent {len(outbox(url))}, retrying 0, dead 0" in result.stdout
     [item] = [i for i in server.handler.received if i["message_id"] == bad.message_id]
     assert item["rcpt_tos"] == ["jösé@beta.test"]
+
+
+def test_retry_all_uncertain_requeues_every_uncertain_message_and_only_those(desk, smtp):
+    server = smtp(HangAfterData(nth=1))
+    url = desk.url
+    desk.create("beta")
+    env = server.env(TIX_SMTP_TIMEOUT="1s", TIX_SMTP_CONNECTIONS="1")
+    jobs(url, "notify", env=env, expect=1)
+    [unsure] = outbox(url, status="uncertain")
+    others = {r.id: r.status for r in outbox(url) if r.id != unsure.id}
+    assert set(others.values()) == {"sent"}
+    assert jobs(url, "outbox", "retry", "--all-uncertain").stdout == (
+        "requeued 1 uncertain message(s)\n"
+    )
+    assert {r.id: r.status for r in outbox(url) if r.id != unsure.id} == others
+    assert [(r.status, r.attempts) for r in outbox(url, id=unsure.id)] == [("pending", 0)]
+    jobs(url, "outbox", "retry", "--all-uncertain", "--all-dead", expect=2)
+    assert "sent 1," in jobs(url, "notify", env=env).stdout
