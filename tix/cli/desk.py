@@ -148,39 +148,15 @@ def unwatch(desk, code):
 @ticket_filters
 @output.format_option(fields=shapes.TICKET)
 @signed_in
-def search(
-    desk,
-    text,
-    status,
-    department,
-    priority,
-    assignee,
-    account,
-    since,
-    include_closed,
-    limit,
-    fmt,
-):
+def search(desk, text, fmt, **filters):
     """Find tickets whose subject or one message holds every word of TEXT.
 
     Same filters, order and formats as `tix list`; customers see only their tickets and never
     match on internal notes.
     """
-    from tix.cli.tickets import say_if_more
+    from tix.cli.tickets import print_tickets
 
-    rows, more = desk.list_page(
-        search=text,
-        statuses=list(status),
-        department=department,
-        priority=priority,
-        assignee=assignee,
-        account=account,
-        since=since,
-        include_closed=include_closed,
-        limit=limit,
-    )
-    output.emit_rows(rows, output.TICKET_COLUMNS, fmt, fields=shapes.TICKET)
-    say_if_more(desk, more, limit)
+    print_tickets(desk, fmt, search=text, **filters)
 
 
 @click.command()

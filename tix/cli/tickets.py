@@ -215,22 +215,16 @@ def review_before_filing(desk, new, interactive: bool, draft=None):
 @ticket_filters
 @output.format_option(fields=shapes.TICKET)
 @signed_in
-def list_command(
-    desk, status, department, priority, assignee, account, since, include_closed, limit, fmt
-):
+def list_command(desk, fmt, **filters):
     """List tickets: the queue (agents, by priority then age) or your history (newest first).
 
     30 at most unless --limit says otherwise (0: all); a line on stderr says when there are more."""
-    rows, more = desk.list_page(
-        statuses=list(status),
-        department=department,
-        priority=priority,
-        assignee=assignee,
-        account=account,
-        since=since,
-        include_closed=include_closed,
-        limit=limit,
-    )
+    print_tickets(desk, fmt, **filters)
+
+
+def print_tickets(desk, fmt, *, status=(), limit=None, **filters) -> None:
+    """What `tix list` and `tix search` print: one page of tickets, and whether more exist."""
+    rows, more = desk.list_page(statuses=list(status), limit=limit, **filters)
     output.emit_rows(rows, output.TICKET_COLUMNS, fmt, fields=shapes.TICKET)
     say_if_more(desk, more, limit)
 
