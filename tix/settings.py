@@ -33,14 +33,16 @@ def parse_duration(text: str, what: str = "duration") -> timedelta:
     return total
 
 
-def _int_setting(name: str, default: int) -> int:
+def positive_setting(name: str, default, kind=int):
+    """A setting that is a number above zero (`kind`: int or float), else `default`."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise InvalidInput(f"{name}: {raw!r} is not a whole number") from None
+        what = "a whole number" if kind is int else "a number"
+        raise InvalidInput(f"{name}: {raw!r} is not {what}") from None
     if value <= 0:
         raise InvalidInput(f"{name}: must be greater than zero")
     return value
@@ -70,10 +72,10 @@ def load() -> Settings:
         outbox_lifetime=parse_duration(
             os.environ.get("TIX_OUTBOX_LIFETIME", "5d"), "TIX_OUTBOX_LIFETIME"
         ),
-        attachment_max_bytes=_int_setting("TIX_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
-        body_max_chars=_int_setting("TIX_BODY_MAX_CHARS", 100_000),
+        attachment_max_bytes=positive_setting("TIX_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+        body_max_chars=positive_setting("TIX_BODY_MAX_CHARS", 100_000),
         mail_from=os.environ.get("TIX_MAIL_FROM", "Support <support@tix.localhost>"),
-        batch_size=_int_setting("TIX_BATCH_SIZE", 500),
+        batch_size=positive_setting("TIX_BATCH_SIZE", 500),
     )
 
 
@@ -107,7 +109,7 @@ def load_smtp() -> SmtpSettings | None:
         raise InvalidInput(
             f"TIX_SMTP_SECURITY: {security!r}: use one of {', '.join(SMTP_SECURITY)}"
         )
-    port = _int_setting("TIX_SMTP_PORT", SMTP_DEFAULT_PORTS[security])
+    port = positive_setting("TIX_SMTP_PORT", SMTP_DEFAULT_PORTS[security])
     if port > 65535:
         raise InvalidInput(f"TIX_SMTP_PORT: {port} is not a port number")
     timeout = parse_duration(os.environ.get("TIX_SMTP_TIMEOUT", "60s"), "TIX_SMTP_TIMEOUT")
@@ -146,7 +148,7 @@ def smtp_password(user: str) -> str:
 
 def smtp_connections() -> int:
     """SMTP connections a dispatch run uses at once (each sends its own messages in turn)."""
-    return _int_setting("TIX_SMTP_CONNECTIONS", SMTP_CONNECTIONS_DEFAULT)
+    return positive_setting("TIX_SMTP_CONNECTIONS", SMTP_CONNECTIONS_DEFAULT)
 
 
 SMTP_CONNECTIONS_DEFAULT = 8
@@ -189,7 +191,7 @@ def _float_setting(name: str, default: float) -> float:
 
 def load_mail_in() -> MailInSettings:
     return MailInSettings(
-        flood_limit=_int_setting("TIX_MAIL_IN_FLOOD_LIMIT", 10),
+        flood_limit=positive_setting("TIX_MAIL_IN_FLOOD_LIMIT", 10),
         flood_window=parse_duration(
             os.environ.get("TIX_MAIL_IN_FLOOD_WINDOW", "15m"), "TIX_MAIL_IN_FLOOD_WINDOW"
         ),
@@ -200,7 +202,7 @@ def load_mail_in() -> MailInSettings:
             for part in os.environ.get("TIX_MAIL_TRUSTED_AUTHSERV", "").split(",")
             if part.strip()
         ),
-        auth_hops=_int_setting("TIX_MAIL_AUTH_HOPS", 1),
+        auth_hops=positive_setting("TIX_MAIL_AUTH_HOPS", 1),
     )
 
 
@@ -214,6 +216,6 @@ class ChecksSettings:
 
 def load_checks() -> ChecksSettings:
     return ChecksSettings(
-        emergency_open_limit=_int_setting("TIX_CHECKS_EMERGENCY_OPEN_LIMIT", 1),
-        budget_ms=_int_setting("TIX_CHECKS_BUDGET_MS", 500),
+        emergency_open_limit=positive_setting("TIX_CHECKS_EMERGENCY_OPEN_LIMIT", 1),
+        budget_ms=positive_setting("TIX_CHECKS_BUDGET_MS", 500),
     )

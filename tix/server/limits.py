@@ -2,25 +2,9 @@
 token, and a stricter one for failed sign-ins)."""
 
 import hashlib
-import os
 import threading
 import time
 from dataclasses import dataclass
-
-
-def _number(name: str, default: float) -> float:
-    from tix.errors import InvalidInput
-
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a number, not {raw!r}") from None
-    if value <= 0:
-        raise InvalidInput(f"{name} must be more than 0")
-    return value
 
 
 @dataclass(frozen=True)
@@ -35,16 +19,17 @@ class Limits:
     @classmethod
     def from_environment(cls) -> "Limits":
         from tix import settings
+        from tix.settings import positive_setting as number
 
         # Room for a few attachments at the store's limit, base64-encoded, and their text.
         default_body = 3 * settings.load().attachment_max_bytes * 4 // 3 + 1024 * 1024
         return cls(
-            max_body=int(_number("TIX_SERVE_MAX_BODY", default_body)),
-            request_seconds=_number("TIX_SERVE_TIMEOUT", 30),
-            threads=int(_number("TIX_SERVE_THREADS", 8)),
-            per_token=_number("TIX_SERVE_RATE", 20),
-            per_address=_number("TIX_SERVE_ADDRESS_RATE", 100),
-            failed_sign_ins=_number("TIX_SERVE_FAILED_LOGINS", 10),
+            max_body=number("TIX_SERVE_MAX_BODY", default_body),
+            request_seconds=number("TIX_SERVE_TIMEOUT", 30, float),
+            threads=number("TIX_SERVE_THREADS", 8),
+            per_token=number("TIX_SERVE_RATE", 20, float),
+            per_address=number("TIX_SERVE_ADDRESS_RATE", 100, float),
+            failed_sign_ins=number("TIX_SERVE_FAILED_LOGINS", 10, float),
         )
 
 
