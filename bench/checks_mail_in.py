@@ -71,7 +71,7 @@ def main(argv=None):
     url = os.environ.get("TIX_BENCH_URL") or f"sqlite:///{folder / 'tix.db'}"
     db = build_store(url)
 
-    from tix import checks, inbound, settings, tickets
+    from tix import checks, inbound, mailsettings, settings, tickets
     from tix.auth import Principal
     from tix.models import Contact
 
@@ -102,7 +102,7 @@ def main(argv=None):
     report("checks.review (all checks, one draft)", times)
 
     conf = settings.load()
-    limits = settings.MailInSettings(flood_limit=10**9, flood_window=timedelta(minutes=15))
+    limits = mailsettings.MailInSettings(flood_limit=10**9, flood_window=timedelta(minutes=15))
     created, replies = [], []
     codes = []
     for n in range(args.messages):

@@ -730,9 +730,9 @@ def dispatch(
     """`tix-jobs notify` of `count` queued emails with the default TIX_SMTP_CONNECTIONS
     against one bare smtplib loop (the target), and with N connections against N bare loops
     side by side (reported); every pair run in turns."""
-    from tix import settings
+    from tix import mailsettings
 
-    default = settings.SMTP_CONNECTIONS_DEFAULT
+    default = mailsettings.SMTP_CONNECTIONS_DEFAULT
     emails = prepared_emails(bench, count)
     spool = Path(tempfile.mkstemp(prefix="tix-bench-mail-", suffix=".json")[1])
     spool.write_text(json.dumps([[r[3], r[5]] for r in emails]))

@@ -75,15 +75,15 @@ def setup_logging() -> None:
 
 def load_settings(*, mail: bool, dry_run: bool):
     """Every setting this command uses, checked before anything is changed (bad -> exit 2)."""
-    from tix import settings
+    from tix import mailsettings, settings
 
     conf = settings.load()
     if mail:
         settings.outbox_lease()
-        settings.smtp_connections()
-        smtp = settings.load_smtp()
+        mailsettings.smtp_connections()
+        smtp = mailsettings.load_smtp()
         if smtp and smtp.user and not dry_run:
-            settings.smtp_password(smtp.user)  # only checks that one exists
+            mailsettings.smtp_password(smtp.user)  # only checks that one exists
     return conf
 
 

@@ -27,7 +27,7 @@ from tix.jobs.transports import (  # noqa: F401  (what callers and tests import 
     wire_bytes,
 )
 
-from tix import clock, outbox, settings, tickets
+from tix import clock, mailsettings, outbox, settings, tickets
 from tix.outbox import SENT, Outcome
 from tix.store import transaction
 
@@ -66,7 +66,7 @@ def notify(
         transports = [transport]
     else:
         first = make_transport(conf)
-        count = 1 if isinstance(first, FolderTransport) else settings.smtp_connections()
+        count = 1 if isinstance(first, FolderTransport) else mailsettings.smtp_connections()
         count = connections or count
         transports = [first] + [make_transport(conf) for _ in range(count - 1)]
     return _Dispatch(conf, transports, progress).run()

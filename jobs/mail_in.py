@@ -34,10 +34,10 @@ def _store_failure(exc: Exception, ctx) -> str | None:
 def _prepare(ctx):
     from tix.jobs.common import open_store
 
-    from tix import settings
+    from tix import mailsettings, settings
     from tix.store import bound_lock_waits
 
-    conf, limits = settings.load(), settings.load_mail_in()
+    conf, limits = settings.load(), mailsettings.load_mail_in()
     bound_lock_waits(open_store(ctx))  # a held lock defers the message, never hangs it
     return conf, limits
 

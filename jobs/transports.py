@@ -22,7 +22,7 @@ import re
 from email.utils import parseaddr
 from pathlib import Path
 
-from tix import settings
+from tix import mailsettings, settings
 from tix.errors import InvalidInput
 from tix.outbox import SENT, Outcome
 
@@ -111,7 +111,7 @@ class FolderTransport:
 
 
 class SmtpTransport:
-    def __init__(self, conf: settings.SmtpSettings, envelope_from: str):
+    def __init__(self, conf: mailsettings.SmtpSettings, envelope_from: str):
         self.conf = conf
         self.envelope_from = envelope_from
         self.smtp = None
@@ -147,7 +147,7 @@ class SmtpTransport:
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if conf.user:
-                smtp.login(conf.user, settings.smtp_password(conf.user))
+                smtp.login(conf.user, mailsettings.smtp_password(conf.user))
         except smtplib.SMTPAuthenticationError as exc:
             self._close(smtp)
             raise SmtpConfigError(
@@ -294,7 +294,7 @@ class SmtpTransport:
 
 def make_transport(conf: settings.Settings):
     """SMTP when TIX_SMTP_HOST is set, else the mail folder."""
-    smtp = settings.load_smtp()
+    smtp = mailsettings.load_smtp()
     if smtp is None:
         return FolderTransport(mail_folder())
     envelope_from = parseaddr(conf.mail_from)[1]

@@ -2,6 +2,7 @@
 compare-and-set per ticket, emails written without EmailMessage's cost but with the very same
 text, and reminders that never go out once the wait they belong to is over."""
 
+import dataclasses
 import datetime
 import re
 from collections import Counter
@@ -16,7 +17,7 @@ from smtp_server import Accept, smtp  # noqa: F401  (smtp is a fixture)
 from test_jobs_dispatch import EXPECTED_HEADERS, HOSTILE_SUBJECTS
 from tix.jobs import dispatch
 
-from tix import auth, clock, mail, migrations, paths, settings, store, tickets
+from tix import auth, clock, mail, mailsettings, migrations, paths, settings, store, tickets
 from tix.models import Ticket
 
 DAY = timedelta(days=1)
@@ -126,7 +127,9 @@ def test_a_reminder_being_handed_over_when_the_customer_replies_arms_nothing(
             return super().deliver(row)
 
     with opened(url):
-        transport = CustomerRepliesDuringTheFirstReminder(settings.load_smtp(), "support@tix.test")
+        transport = CustomerRepliesDuringTheFirstReminder(
+            mailsettings.load_smtp(), "support@tix.test"
+        )
         result = dispatch.notify(conf, transport)
 
     assert (result.sent, result.failed) == (len(server.handler.ids()) - earlier, 0)
@@ -279,14 +282,30 @@ ANY_TEXT = st.text(max_size=220)
     code=st.sampled_from([None, "K7QD-4MZP"]),
     kind=st.sampled_from(["reminder", "agent-reply"]),
     reply_key=st.sampled_from([None, "abcdefghijklmnopqrstuvwxyz234567"]),
+    mail_from=st.one_of(
+        st.sampled_from(
+            [
+                "support@acme.example",
+                "Acme Hosting Support <support@acme.example>",
+                "Soporte Técnico <soporte@acme.example>",
+                '"Acme, Inc." <support@acme.example>',
+                "Acme " + "Hosting " * 9 + "<support@acme.example>",
+            ]
+        ),
+        st.builds(
+            "{} <{}>".format,
+            st.from_regex(r"[A-Za-z][A-Za-z' -]{0,70}[A-Za-z]", fullmatch=True),
+            st.emails(),
+        ),
+    ),
     now=st.datetimes(
         min_value=datetime.datetime(2000, 1, 1), max_value=datetime.datetime(2100, 1, 1)
     ),
 )
 def test_raw_message_is_exactly_what_email_message_writes(
-    backend, name, email, subject, body, code, kind, reply_key, now
+    backend, name, email, subject, body, code, kind, reply_key, mail_from, now
 ):
-    conf = settings.load()
+    conf = dataclasses.replace(settings.load(), mail_from=mail_from)
     recipient = mail.Recipient(email, name, "en")
     fast = mail.raw_message(
         kind=kind,

@@ -9,6 +9,7 @@
   they cost the same at 10k and at 1M tickets. Checked with the databases' own EXPLAIN.
 """
 
+import json
 import logging
 import os
 import re
@@ -124,6 +125,34 @@ def test_listing_loads_no_heavy_library_and_prints_the_table(desk, tmp_path):
         "subject",
     ]
     assert "Site down" in listed
+
+
+def test_creating_a_ticket_with_nothing_to_check_loads_no_mail_parser_or_account_check(
+    desk, tmp_path
+):
+    env = {"TIX_DATABASE_URL": desk.url, "TIX_TOKEN": desk.tokens["alpha"]}
+    args = ("create", "-d", "billing", "-s", "Invoice of May", "-m", "Please send it again.")
+    loaded = modules_loaded_by(tmp_path, *args, env=env)
+    assert "tix.mail" in loaded and "tix.checks" in loaded  # it did queue and review
+    # The header registry (email.policy), the generator and click's "did you mean" (difflib,
+    # built for each short option before it is tried as one): none is needed to file a ticket
+    # whose emails have plain headers; nor the account check when there is nothing to check.
+    unwanted = ("email.policy", "email.generator", "difflib", "tix.diagnosis")
+    assert sorted(m for m in unwanted if m in loaded) == []
+    listed = json.loads(desk.tix("list", "--format", "json", as_="alpha").stdout)
+    assert [t["subject"] for t in listed] == ["Invoice of May"]
+
+
+def test_a_mistyped_option_still_gets_its_suggestion(desk):
+    result = subprocess.run(
+        [sys.executable, "-m", "tix", "create", "-d", "billing", "--subjct", "x", "-m", "y"],
+        env={**os.environ, "TIX_DATABASE_URL": desk.url, "TIX_TOKEN": desk.tokens["alpha"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "No such option '--subjct'. Did you mean '--subject'?" in result.stderr
 
 
 def test_show_as_json_loads_no_table_or_mail_library(desk, tmp_path):

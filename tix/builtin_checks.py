@@ -88,17 +88,35 @@ FILE_SUFFIXES = {
 }
 
 
-def _words(pattern: str) -> re.Pattern:
-    return re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.I)
+class _Lazy:
+    """A regular expression compiled on its first use: a draft's text needs only some of these,
+    and compiling them all costs more (about 10 ms) than running every check."""
+
+    def __init__(self, pattern: str, flags: int = 0):
+        self.pattern, self.flags = pattern, flags
+
+    def __getattr__(self, name: str):  # search, finditer, ...: called only before the first use
+        compiled = re.compile(self.pattern, self.flags)
+        self.search, self.finditer, self.findall, self.sub = (
+            compiled.search,
+            compiled.finditer,
+            compiled.findall,
+            compiled.sub,
+        )
+        return getattr(compiled, name)
 
 
-EMAIL_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.I)
-URL = re.compile(r"\b(?:https?|ftp)://\S+", re.I)
-HOSTNAME = re.compile(
+def _words(pattern: str) -> _Lazy:
+    return _Lazy(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.I)
+
+
+EMAIL_ADDRESS = _Lazy(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.I)
+URL = _Lazy(r"\b(?:https?|ftp)://\S+", re.I)
+HOSTNAME = _Lazy(
     r"(?<![\w.@-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})(?![\w-])", re.I
 )
-IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-IPV6_CANDIDATE = re.compile(r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.I)
+IPV4 = _Lazy(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+IPV6_CANDIDATE = _Lazy(r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])", re.I)
 EMAIL_TOPIC = _words(
     r"e-?mails?|mails?|correos?|correo electr[oó]nico|mailbox(?:es)?|buz[oó]n(?:es)?|"
     r"inbox|smtp|imap|pop3?|webmail|outlook|thunderbird"
@@ -121,10 +139,10 @@ ERROR_REPORT = _words(
     r"not working|doesn'?t work|does not work|won'?t (?:load|work)|no funciona|"
     r"fallo|falla|roto|exception|excepci[oó]n|warning"
 )
-QUOTED = re.compile(r"[\"“«`][^\"“”«»`\n]{4,}[\"”»`]")
-ERROR_LINE = re.compile(r"(?im)^.*\b(?:error|exception|warning|fatal|excepci[oó]n)\b[^\n]*:\s*\S")
-STATUS_CODE = re.compile(r"(?<!\d)[45]\d\d(?!\d)")
-STEP_LINE = re.compile(r"(?m)^\s*(?:\d+[.)]|[-*•])\s+\S")
+QUOTED = _Lazy(r"[\"“«`][^\"“”«»`\n]{4,}[\"”»`]")
+ERROR_LINE = _Lazy(r"(?im)^.*\b(?:error|exception|warning|fatal|excepci[oó]n)\b[^\n]*:\s*\S")
+STATUS_CODE = _Lazy(r"(?<!\d)[45]\d\d(?!\d)")
+STEP_LINE = _Lazy(r"(?m)^\s*(?:\d+[.)]|[-*•])\s+\S")
 STEP_WORDS = _words(r"steps?|pasos?|to reproduce|para reproducir|when i|cuando")
 LOSS_OF_SERVICE = _words(
     r"down|offline|unreachable|outage|not loading|doesn'?t load|won'?t load|not responding|"

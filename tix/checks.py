@@ -78,14 +78,9 @@ class Review:
 
 def plugin_checks() -> list:
     """(name, entry point) for each check installed in the `tix.checks` entry point group."""
-    from importlib.metadata import entry_points
+    from tix import plugins
 
-    seen, found = set(), []
-    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda p: p.name):
-        if point.name not in seen:  # the same distribution twice on sys.path counts once
-            seen.add(point.name)
-            found.append((point.name, point))
-    return found
+    return [(point.name, point) for point in plugins.installed(ENTRY_POINT_GROUP)]
 
 
 def _as_texts(result) -> list[str]:

@@ -21,7 +21,7 @@ from email.utils import parseaddr
 
 import peewee as pw
 
-from tix import clock, held, mail, replykeys, settings, tickets
+from tix import clock, held, mail, mailsettings, replykeys, settings, tickets
 from tix.errors import InvalidInput, NotAllowed
 from tix.mailparse import auto_reason, html_to_text  # noqa: F401  (tix.inbound's API)
 from tix.mailtext import (
@@ -126,7 +126,7 @@ def _recipient_for(address: str) -> mail.Recipient:
 
 
 def _may_notify(
-    incoming: Incoming, conf: settings.Settings, limits: settings.MailInSettings
+    incoming: Incoming, conf: settings.Settings, limits: mailsettings.MailInSettings
 ) -> bool:
     """Never answer a robot, a null sender or ourselves; and at most `flood_limit` notices per
     window to one address, so a loop with a robot that does not mark its mail stays bounded."""
@@ -198,11 +198,11 @@ def handle(
     raw: bytes,
     *,
     conf: settings.Settings | None = None,
-    limits: settings.MailInSettings | None = None,
+    limits: mailsettings.MailInSettings | None = None,
 ) -> Outcome:
     """File one message; see the module docstring for the rules."""
     conf = conf or settings.load()
-    limits = limits or settings.load_mail_in()
+    limits = limits or mailsettings.load_mail_in()
     incoming = parse(raw, limits)
     if incoming.message_id:
         if (

@@ -193,6 +193,12 @@ def build(
 # exactly `build(...).as_string()`, hostile subjects included.
 
 
+def _plain_address_line(header: str, value: str) -> str | None:
+    """`Header: Name <address>` (or a bare address) as it is, when the policy leaves it so."""
+    line = f"{header}: {value}"
+    return line if len(line) <= MAX_LINE and PLAIN_REPLY_TO.fullmatch(value) else None
+
+
 def raw_message(
     *,
     kind: str,
@@ -223,14 +229,12 @@ def raw_message(
     date = format_datetime(now.replace(tzinfo=UTC))
     # (header, value, its line when plain ASCII the policy leaves alone, else None)
     headers = [
-        ("From", conf.mail_from, None),
+        ("From", conf.mail_from, _plain_address_line("From", conf.mail_from)),
         ("To", formataddr((name, recipient.email)), plain_to),
     ]
     if reply_key:
         value = replykeys.reply_to(reply_key, conf)
-        plain = f"Reply-To: {value}"
-        plain = plain if len(plain) <= MAX_LINE and PLAIN_REPLY_TO.fullmatch(value) else None
-        headers.append(("Reply-To", value, plain))
+        headers.append(("Reply-To", value, _plain_address_line("Reply-To", value)))
     headers += [
         ("Subject", stored_subject, folded("Subject", stored_subject)),
         ("Message-ID", message_id, token_line("Message-ID", message_id)),

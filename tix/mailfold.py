@@ -60,11 +60,20 @@ def policy_line(name: str, value: str) -> str:
     return msg.as_string().split("\n\n", 1)[0]
 
 
+class _DefaultPolicy:
+    """What contentmanager's encoder reads of email.policy.default: importing email.policy
+    loads the whole header registry and parser, which no line here needs."""
+
+    linesep = "\n"
+    max_line_length = MAX_LINE
+    cte_type = "8bit"
+
+
 def text_part(body: str) -> tuple[str, str]:
     """(Content-Transfer-Encoding, payload) as EmailMessage.set_content + as_string give them."""
-    from email import base64mime, contentmanager, policy
+    from email import base64mime, contentmanager
 
-    cte, payload = contentmanager._encode_text(body, "utf-8", None, policy.default)
+    cte, payload = contentmanager._encode_text(body, "utf-8", None, _DefaultPolicy)
     if cte == "8bit":
         # as_string() (text output) re-encodes 8-bit text in base64.
         cte = "base64"

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from email.message import Message
 
-from tix import clock, mail, mailparse, settings, tickets
+from tix import clock, mail, mailparse, mailsettings, settings, tickets
 from tix.quotes import footer_patterns, trim_reply, trim_signature
 
 # Message-IDs longer than this are recorded as a hash: any length still dedupes.
@@ -31,7 +31,7 @@ class Incoming:
     parsed: mailparse.ParsedMail | None = None  # everything tix/mailparse read
 
 
-def parse(raw: bytes, limits: settings.MailInSettings | None = None) -> Incoming:
+def parse(raw: bytes, limits: mailsettings.MailInSettings | None = None) -> Incoming:
     """InvalidInput for input that is no message, or one nested too deep to read."""
     spam_score = limits.spam_score if limits else mailparse.SPAM_SCORE
     parsed = mailparse.parse(raw, spam_score=spam_score)
@@ -56,7 +56,7 @@ def message_key(message_id: str | None) -> str | None:
     return f"<sha256-{hashlib.sha256(message_id.encode('utf-8', 'surrogatepass')).hexdigest()}>"
 
 
-def reply_text(incoming, limits: settings.MailInSettings | None, conf) -> str:
+def reply_text(incoming, limits: mailsettings.MailInSettings | None, conf) -> str:
     footers = footer_patterns(limits.footers) if limits and limits.footers else None
     # Text past twice the body limit would be cut anyway: not worth copying while trimming.
     return trim_reply(incoming.parsed.text[: 2 * conf.body_max_chars], footers)

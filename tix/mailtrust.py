@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import peewee as pw
 
-from tix import codes, replykeys, settings
+from tix import codes, mailsettings, replykeys, settings
 from tix.auth import Principal
 from tix.models import Agent, Contact, Department, HeldMail, Outbox, ReplyKey, Ticket
 
@@ -118,7 +118,7 @@ def _key_person(key: ReplyKey) -> Principal | None:
     return Principal(agent=agent) if agent is not None else None
 
 
-def decide(incoming, conf: settings.Settings, limits: settings.MailInSettings) -> Decision:
+def decide(incoming, conf: settings.Settings, limits: mailsettings.MailInSettings) -> Decision:
     """What to do with a message that is not automatic (see the module docstring)."""
     found = replykeys.keys_in(incoming.recipients, incoming.references, conf)
     key = replykeys.find(found)

@@ -9,6 +9,7 @@ Importing this package is cheap (no DNS, TLS or HTTP library is loaded until a d
 runs). See docs/diagnosis.md for every check, setting and the plug-in groups.
 """
 
+from tix import plugins
 from tix.diagnosis.model import (
     COULD_NOT_CHECK,
     FAIL,
@@ -106,17 +107,6 @@ def builtin_probes() -> list[tuple[str, str, object, tuple[str, ...]]]:
         ("web.server", "web", w.probe_server, ("web.server.status",)),
         ("web.address", "web", w.probe_addresses, ()),
     ]
-
-
-def _entry_points(group: str) -> list:
-    from importlib.metadata import entry_points
-
-    seen, found = set(), []
-    for point in sorted(entry_points(group=group), key=lambda p: p.name):
-        if point.name not in seen:  # the same distribution twice on sys.path counts once
-            seen.add(point.name)
-            found.append(point)
-    return found
 
 
 def _plugin_task(point):
@@ -226,12 +216,12 @@ def _diagnose(request: Request, conf, started: float) -> Diagnosis:
                 "no consultado: no es de uno de los dominios de la cuenta",
             )
         )
-    plugins = _entry_points(PROBE_GROUP) if targets else []
+    installed = plugins.installed(PROBE_GROUP) if targets else []
     for target in targets:
         for name, aspect, probe, check_ids in builtin_probes():
             if aspect in target.aspects:
                 run.add(Task(name, target, probe, check_ids))
-        for point in plugins:
+        for point in installed:
             run.add(Task(point.name, target, _plugin_task(point), (point.name,)))
     if ip is not None:
         from tix.diagnosis import firewall
@@ -257,7 +247,7 @@ def apply_fix(fix: Fix, conf: "Conf | None" = None) -> str:
             from tix.diagnosis import firewall
 
             return firewall.unban(fix, conf)
-        for point in _entry_points(FIX_GROUP):
+        for point in plugins.installed(FIX_GROUP):
             if point.name == fix.kind:
                 return str(point.load()(fix, conf))
     except FixFailed:

@@ -65,7 +65,8 @@ def file_ticket(
         ticket,
         lang=principal.lang,
         findings=[f.text for f in review.findings],
-        diagnosis=diagnosis.view(principal, ticket),
+        # Nothing was checked: nothing is stored to read back (nor the check's modules to load).
+        diagnosis=diagnosis.view(principal, ticket) if found is not None else None,
     )
 
 
