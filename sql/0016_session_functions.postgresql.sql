@@ -1,5 +1,6 @@
 -- The row-level security functions of 0009, 0010 and 0012, in PL/pgSQL: same names, arguments,
--- results, volatility, SECURITY DEFINER (or not) and pinned search_path, and the same queries.
+-- results, volatility, SECURITY DEFINER (or not), pinned search_path and grants, and the same
+-- answers: each runs its predecessor's query (a few in steps, each said where).
 -- As LANGUAGE sql with SET search_path (and most SECURITY DEFINER) they can never be inlined, so
 -- PostgreSQL parsed and planned each body again at every call, nested ones included: resolving
 -- the session's identity cost milliseconds, and every policy paid it. PL/pgSQL keeps the plans
