@@ -218,3 +218,129 @@ def test_a_customers_emails_go_where_tix_sends_them_and_say_what_tix_says(desk):
         reply = next(row for row in rows if row.kind == "agent-customer-reply")
         assert "More detail." in reply.raw
     assert sent["app"] == sent["owner"]
+
+
+# -- 9. who a session is: the functions the policies ask (migration 0016) -------------------------
+
+SESSION_FUNCTIONS = {  # name -> (SECURITY DEFINER, volatility), as 0009-0012 made them
+    "tix_session_is_system()": (False, "s"),
+    "tix_identity_challenge()": (False, "s"),
+    "tix_session_token()": (True, "s"),
+    "tix_session_token_hash()": (True, "s"),
+    "tix_session_agent()": (True, "s"),
+    "tix_session_is_admin()": (True, "s"),
+    "tix_session_contact()": (True, "s"),
+    "tix_session_accounts()": (True, "s"),
+    "tix_session_actor()": (True, "s"),
+    "tix_session_is_customer()": (False, "s"),
+    "tix_ticket_visible(bigint)": (False, "s"),
+    "tix_ticket_visible_to_caller(bigint)": (True, "s"),
+    "tix_written_here(xid)": (False, "v"),
+    "tix_replied_here(bigint)": (False, "v"),
+}
+
+
+def test_the_session_functions_are_plpgsql_pinned_and_for_the_two_roles_only(raw):
+    """PL/pgSQL keeps their plans for the backend's life (a SQL function with SET is re-planned
+    at every call); nothing else about them changed: not who they run as, not their volatility,
+    not their search_path, not who may call them."""
+    with deskdb.opened(raw.desk.url) as db:
+        schema, owner = db.execute_sql("SELECT current_schema(), current_user").fetchone()
+        for signature, (definer, volatility) in SESSION_FUNCTIONS.items():
+            language, secdef, volatile, config, grantees = db.execute_sql(
+                "SELECT l.lanname, p.prosecdef, p.provolatile, p.proconfig,"
+                " ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text"
+                "       END || ':' || a.privilege_type FROM aclexplode(p.proacl) a ORDER BY 1)"
+                " FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
+                " WHERE p.oid = %s::regprocedure",
+                (signature,),
+            ).fetchone()
+            assert (language, secdef, volatile) == ("plpgsql", definer, volatility), signature
+            assert config == [f"search_path={schema}, pg_temp"], signature
+            assert grantees == sorted(
+                f"{role}:EXECUTE" for role in (owner, "tix_app", "tix_system")
+            ), signature
+
+
+def test_each_identity_is_answered_as_before(raw):
+    """What the session functions answer, as the application role, for each kind of session:
+    agents, an admin, customers, a reseller, a deactivated contact, a replayed or forged
+    identity, none."""
+    from test_rls import present_identity
+
+    from tix import auth
+
+    ids, codes = raw.ids, raw.ids["codes"]
+    raw.desk.tix("admin", "contact", "deactivate", "dev@alpha.test")
+    tickets = {handle: ids[codes[handle]] for handle in ("alpha", "client")}
+    handles = {ids[handle]: handle for handle in ("alpha", "beta", "resel", "client")}
+
+    def answers(s, token=None):
+        (row,) = s.rows(
+            "SELECT tix_session_token() IS NOT NULL, tix_session_token_hash(),"
+            " tix_session_agent(), tix_session_is_admin(), tix_session_contact(),"
+            " tix_session_accounts(), tix_session_actor(), tix_session_is_customer(),"
+            " tix_session_is_system(), tix_ticket_visible(%s), tix_ticket_visible(%s),"
+            " tix_ticket_visible_to_caller(%s), tix_ticket_visible_to_caller(%s)",
+            tickets["alpha"],
+            tickets["client"],
+            tickets["alpha"],
+            tickets["client"],
+        )
+        proven, hash_, agent, admin, contact, accounts, actor, customer, system, *seen = row
+        assert hash_ == (auth.hash_token(token) if proven else None)
+        return (
+            proven,
+            agent,
+            admin,
+            contact,
+            sorted(handles.get(a, a) for a in accounts),
+            actor,
+            customer,
+            system,
+            *seen,
+        )
+
+    nobody = (False, None, False, None, [], None, False, False, False, False, False, False)
+    agent = ids["hosting@host.test"]
+    expected = {
+        "hosting_agent": (
+            *(True, agent, False, None, [], "agent:hosting@host.test", False, False),
+            *(True, True, True, True),
+        ),
+        "admin": (
+            *(True, ids["admin@host.test"], True, None, [], "agent:admin@host.test", False),
+            *(False, True, True, True, True),
+        ),
+        "alpha": (
+            *(True, None, False, ids["owner@alpha.test"], ["alpha"], "contact:owner@alpha.test"),
+            *(True, False, True, False, True, False),
+        ),
+        "resel": (
+            *(True, None, False, ids["owner@resel.test"], ["client", "resel"]),
+            *("contact:owner@resel.test", True, False, False, True, False, True),
+        ),
+        "client": (
+            *(True, None, False, ids["owner@client.test"], ["client"]),
+            *("contact:owner@client.test", True, False, False, True, False, True),
+        ),
+        # Deactivated: the token is still valid and proven, but names nobody.
+        "alpha_dev": (True, *nobody[1:]),
+    }
+    for who, want in expected.items():
+        with raw.session(who) as s:
+            assert answers(s, raw.desk.tokens[who]) == want, who
+    with raw.session(None) as s:
+        assert answers(s) == nobody
+    # Another backend's proof, replayed; a locator with a proof made with the wrong key.
+    with raw.session("alpha") as s:
+        (presented,) = s.column("SELECT current_setting('tix.identity')")
+    with raw.session(None) as s:
+        s.rows("SELECT set_config('tix.identity', %s, true)", presented)
+        assert answers(s) == nobody
+        present_identity(s.cur, raw.desk.tokens["beta"])
+        locator = s.column("SELECT split_part(current_setting('tix.identity'), ':', 1)").pop()
+        s.rows("SELECT set_config('tix.identity', %s, true)", f"{locator}:{'0' * 64}")
+        assert answers(s) == nobody
+        s.rows("SELECT set_config('tix.identity', %s, true)", f"{locator}:")
+        assert answers(s) == nobody
