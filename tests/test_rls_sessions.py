@@ -344,3 +344,24 @@ def test_each_identity_is_answered_as_before(raw):
         assert answers(s) == nobody
         s.rows("SELECT set_config('tix.identity', %s, true)", f"{locator}:")
         assert answers(s) == nobody
+
+
+def test_an_agent_reading_every_row_is_not_checked_as_a_customer_row_by_row(raw):
+    """Permissive policies are OR-ed: an agent's rows come from tix_agent_all, and the customer's
+    condition (a ticket look-up per row) must not run for them (0017); a customer's still does."""
+    with deskdb.opened(raw.desk.url) as db:
+        (name,) = db.execute_sql("SELECT current_database()").fetchone()
+        db.execute_sql(f"ALTER DATABASE \"{name}\" SET track_functions = 'pl'")
+    calls = (
+        "SELECT COALESCE(sum(calls), 0) FROM pg_stat_xact_user_functions"
+        " WHERE funcname = 'tix_ticket_visible'"
+    )
+    counts = "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM events)"
+    with raw.session("hosting_agent") as s:
+        (messages, events), *_ = s.rows(counts)
+        assert messages >= 6 and events >= 6  # every ticket's, the internal note's too
+        assert s.rows(calls) == [(0,)]
+    with raw.session("alpha") as s:
+        (messages, events), *_ = s.rows(counts)
+        assert 0 < messages < 6 and events > 0  # alpha's own, without the internal note
+        assert s.rows(calls)[0][0] >= messages
