@@ -142,8 +142,13 @@ $$;
 
 -- 0010's three conditions, the one that resolves no token first: none is ever NULL, so their
 -- order changes nothing but the work a tix-jobs or owner session (every trigger asks) does.
+-- A session that presents no identity has no token, hence no contact: it is answered without
+-- a query (tix-jobs' sessions, whose every outbox and ticket update fires a trigger that asks).
 CREATE OR REPLACE FUNCTION tix_session_is_customer() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
 BEGIN
+    IF NULLIF(current_setting('tix.identity', true), '') IS NULL THEN
+        RETURN false;
+    END IF;
     RETURN NOT tix_session_is_system() AND tix_session_contact() IS NOT NULL
         AND tix_session_agent() IS NULL;
 END

@@ -210,7 +210,10 @@ def start_many(marks: list[tuple[Outbox, "Delivered | None"]], now) -> set[int]:
             f" lease_until = CASE WHEN id IN ({ids}) THEN NULL ELSE lease_until END,"
             f" last_error = CASE WHEN id IN ({ids}) THEN NULL ELSE last_error END,"
             f" attempt_started_at = CASE WHEN id IN ({ids}) THEN NULL ELSE {p} END"
-            f" WHERE claimed_by = {p} AND ((id IN ({ids}) AND status IN ('sending', 'uncertain'))"
+            # Every id once more, alone: the rows are found by primary key (with only the OR,
+            # PostgreSQL read its `new` half through outbox_leases: every row the run holds).
+            f" WHERE claimed_by = {p} AND id IN ({', '.join([p] * (len(sent) + len(new)))})"
+            f" AND ((id IN ({ids}) AND status IN ('sending', 'uncertain'))"
             f"  OR (id IN ({', '.join([p] * len(new))}) AND status = 'sending'))"
             " RETURNING id"
         )
@@ -219,7 +222,7 @@ def start_many(marks: list[tuple[Outbox, "Delivered | None"]], now) -> set[int]:
         for i, at in sent:
             params += [i, Outbox.sent_at.db_value(at)]
         params += sent_ids * 3 + sent_ids + [Outbox.attempt_started_at.db_value(now), WORKER]
-        params += sent_ids + new
+        params += sent_ids + new + sent_ids + new
     else:
         sql = (
             f"UPDATE outbox SET attempt_started_at = {p} WHERE claimed_by = {p}"
