@@ -5,7 +5,7 @@ tix.tickets and is called from here."""
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tix import settings, tickets
+from tix import tickets
 from tix.auth import Principal
 from tix.errors import InvalidInput
 from tix.service import shapes
@@ -199,6 +199,8 @@ def attachment(principal: Principal, code: str, attachment_id: int) -> dict:
 
 def read_attachment(path: str) -> "NewAttachment":
     """A file to attach, refused (too big, unreadable) before anything else is asked."""
+    from tix import settings
+
     return tickets.read_attachment(path, settings.load())
 
 

@@ -3,15 +3,18 @@ exist for whom, and when a ticket is due for a reminder, a close or an escalatio
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import peewee as pw
 
-from tix import settings
 from tix.errors import InvalidInput, NotAllowed, quoted
 from tix.models import (
     PRIORITIES,
     Ticket,
 )
+
+if TYPE_CHECKING:  # settings are passed in: a listing never builds them
+    from tix import settings
 
 AGENT_STATUSES = ("in-progress", "on-hold")
 
@@ -50,7 +53,7 @@ def _check_utf8(text: str, what: str) -> None:
         raise InvalidInput(f"{what} is not valid UTF-8") from None
 
 
-def clean_body(body: str, conf: settings.Settings) -> str:
+def clean_body(body: str, conf: "settings.Settings") -> str:
     if body is None or not body.strip():
         raise InvalidInput.said("body-empty")
     if "\x00" in body:
@@ -69,7 +72,7 @@ def check_priority(priority: str) -> str:
     return priority
 
 
-def check_attachments(files: list[NewAttachment], conf: settings.Settings) -> None:
+def check_attachments(files: list[NewAttachment], conf: "settings.Settings") -> None:
     for item in files:
         if len(item.data) > conf.attachment_max_bytes:
             raise InvalidInput(
@@ -78,7 +81,7 @@ def check_attachments(files: list[NewAttachment], conf: settings.Settings) -> No
             )
 
 
-def read_attachment(path: str, conf: settings.Settings) -> NewAttachment:
+def read_attachment(path: str, conf: "settings.Settings") -> NewAttachment:
     file = Path(path)
     limit = conf.attachment_max_bytes
     try:
@@ -139,7 +142,7 @@ def wait_text(delay, lang: str = "en") -> str:
     return mail_words.duration(delay, lang)
 
 
-def reminder_due(conf: settings.Settings, now):
+def reminder_due(conf: "settings.Settings", now):
     """The rule, in one place for the select and the compare-and-set: answered, waiting on the
     customer for at least remind_after, not yet reminded."""
     return (
@@ -149,7 +152,7 @@ def reminder_due(conf: settings.Settings, now):
     )
 
 
-def close_due(conf: settings.Settings, now):
+def close_due(conf: "settings.Settings", now):
     """Still answered, reminded, and the reminder delivered at least close_after ago."""
     return (
         (Ticket.status == "answered")
