@@ -95,15 +95,10 @@ class _Lazy:
     def __init__(self, pattern: str, flags: int = 0):
         self.pattern, self.flags = pattern, flags
 
-    def __getattr__(self, name: str):  # search, finditer, ...: called only before the first use
-        compiled = re.compile(self.pattern, self.flags)
-        self.search, self.finditer, self.findall, self.sub = (
-            compiled.search,
-            compiled.finditer,
-            compiled.findall,
-            compiled.sub,
-        )
-        return getattr(compiled, name)
+    def __getattr__(self, name: str):  # search, finditer, ...: each asked for once, then kept
+        method = getattr(re.compile(self.pattern, self.flags), name)
+        setattr(self, name, method)
+        return method
 
 
 def _words(pattern: str) -> _Lazy:

@@ -15,6 +15,8 @@ claimed again and the one each of its connections was handing over becomes `unce
 
 from typing import TYPE_CHECKING
 
+from tix import lazy
+
 # name -> the module that defines it. Each module is imported when one of its names is first
 # used: a ticket's change queues mail without loading the claims and leases of delivery.
 _HOMES = {
@@ -51,15 +53,7 @@ _HOMES = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'tix.outbox' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value  # once: later uses are plain attribute reads
-    return value
+__getattr__, __dir__ = lazy.names_from(__name__, _HOMES)
 
 
 if TYPE_CHECKING:  # what type checkers and readers see; at run time, __getattr__ above

@@ -29,6 +29,8 @@ starts without them.
 
 from typing import TYPE_CHECKING
 
+from tix import lazy
+
 # name -> the module that defines it
 _HOMES = {
     "log_fix": "tix.tickets.checked",
@@ -99,19 +101,7 @@ _HOMES = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'tix.tickets' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value  # once: later uses are plain attribute reads
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES])
+__getattr__, __dir__ = lazy.names_from(__name__, _HOMES)
 
 
 if TYPE_CHECKING:  # what type checkers and readers see; at run time, __getattr__ above
